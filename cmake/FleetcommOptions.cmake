@@ -1,0 +1,20 @@
+# Compiler flags live on an INTERFACE target that every fleetcomm target links,
+# never in CMAKE_CXX_FLAGS, so that third-party code is unaffected.
+add_library(fleetcomm_options INTERFACE)
+target_compile_options(fleetcomm_options INTERFACE -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor)
+if(FLEETCOMM_WERROR)
+  target_compile_options(fleetcomm_options INTERFACE -Werror)
+endif()
+if(FLEETCOMM_SANITIZE)
+  target_compile_options(fleetcomm_options INTERFACE
+    -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer)
+  target_link_options(fleetcomm_options INTERFACE -fsanitize=address,undefined)
+endif()
+target_include_directories(fleetcomm_options INTERFACE ${PROJECT_SOURCE_DIR})
+
+# Asio and Beast are header-only by default; compiling them once into this library
+# (their separate-compilation mode) keeps every other translation unit light.
+function(fleetcomm_library name)
+  add_library(${name} STATIC ${ARGN})
+  target_link_libraries(${name} PUBLIC fleetcomm_options)
+endfunction()

@@ -1,0 +1,147 @@
+#include "server/commands.hpp"
+
+#include "auth/operator_token.hpp"
+#include "server/blocking_db.hpp"
+#include "server/config.hpp"
+#include "server/log.hpp"
+#include "server/server.hpp"
+#include "storage/embedded.hpp"
+#include "storage/migrator.hpp"
+#include "storage/operator_tokens.hpp"
+
+#include <iostream>
+#include <optional>
+#include <regex>
+
+namespace fleetcomm::server {
+namespace {
+
+constexpr const char* kUsage =
+    "usage:\n"
+    "  fleetcomm serve --config FILE\n"
+    "  fleetcomm migrate --config FILE\n"
+    "  fleetcomm token create --config FILE --role ROLE [--account ID]... [--name NAME]\n"
+    "roles: admin, account_manager (needs --account), auditor, consumer\n"
+    "every config key can also be set by environment, e.g. FLEETCOMM_DATABASE_URL\n";
+
+class UsageError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct Options {
+  std::optional<std::string> config;
+  std::optional<std::string> role;
+  std::optional<std::string> name;
+  std::vector<std::string> accounts;
+};
+
+Options ParseOptions(const std::vector<std::string>& args, std::size_t first, bool token_options) {
+  Options options;
+  for (std::size_t i = first; i < args.size(); ++i) {
+    const std::string& flag = args[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= args.size()) throw UsageError(flag + " needs a value");
+      return args[++i];
+    };
+    if (flag == "--config") {
+      options.config = value();
+    } else if (token_options && flag == "--role") {
+      options.role = value();
+    } else if (token_options && flag == "--account") {
+      options.accounts.push_back(value());
+    } else if (token_options && flag == "--name") {
+      options.name = value();
+    } else {
+      throw UsageError("unknown option " + flag);
+    }
+  }
+  if (!options.config) throw UsageError("--config FILE is required");
+  return options;
+}
+
+Config LoadAndApplyLogLevel(const std::string& path) {
+  Config config = LoadConfig(path);
+  LogLevel level = LogLevel::kInfo;
+  ParseLogLevel(config.log_level, level);
+  SetLogLevel(level);
+  return config;
+}
+
+
+int Migrate(const Config& config) {
+  storage::DbPool pool({config.DatabaseConnInfo(), 1, 4});
+  auto applied = RunDbBlocking<std::vector<int>>(pool, [](pqxx::connection_base& conn) {
+    return storage::ApplyMigrations(conn, storage::EmbeddedMigrations());
+  });
+  if (!applied) {
+    std::cerr << "fleetcomm migrate: " << applied.error().detail << "\n";
+    return 1;
+  }
+  const auto expected = storage::EmbeddedMigrations().back().version;
+  std::cerr << "fleetcomm migrate: applied " << applied->size() << " migration(s); schema at version " << expected
+            << "\n";
+  return 0;
+}
+
+int CreateToken(const Config& config, const Options& options) {
+  if (!options.role) throw UsageError("--role is required");
+  const auto role = auth::ParseRole(*options.role);
+  if (!role) throw UsageError("unknown role '" + *options.role + "'");
+  if (*role == auth::Role::kAccountManager && options.accounts.empty()) {
+    throw UsageError("an account_manager token needs at least one --account");
+  }
+  if (*role != auth::Role::kAccountManager && !options.accounts.empty()) {
+    throw UsageError("--account applies to account_manager tokens only");
+  }
+  static const std::regex kAccountId("ac_[A-Za-z0-9_-]{1,64}");
+  for (const auto& account : options.accounts) {
+    if (!std::regex_match(account, kAccountId)) throw UsageError("'" + account + "' is not an account id (ac_...)");
+  }
+  const std::string name = options.name.value_or("");
+  if (name.size() > 200) throw UsageError("--name is longer than 200 characters");
+
+  const std::string token = auth::GenerateOperatorToken();
+  const std::string digest = auth::OperatorTokenDigest(token);
+  storage::DbPool pool({config.DatabaseConnInfo(), 1, 4});
+  auto inserted = RunDbBlocking<long long>(pool, [&](pqxx::connection_base& conn) {
+    return storage::InsertOperatorToken(conn, digest, name, std::string(auth::RoleName(*role)), options.accounts);
+  });
+  if (!inserted) {
+    std::cerr << "fleetcomm token create: " << inserted.error().detail << "\n";
+    return 1;
+  }
+  // The token goes to stdout and nowhere else; only its digest was stored.
+  std::cout << token << std::endl;
+  return 0;
+}
+
+}  // namespace
+
+int RunCommandLine(const std::vector<std::string>& args) {
+  try {
+    if (args.size() < 2 || args[1] == "--help" || args[1] == "-h") {
+      std::cerr << kUsage;
+      return args.size() < 2 ? 2 : 0;
+    }
+    const std::string& command = args[1];
+    if (command == "serve") return RunServer(LoadAndApplyLogLevel(*ParseOptions(args, 2, false).config));
+    if (command == "migrate") return Migrate(LoadAndApplyLogLevel(*ParseOptions(args, 2, false).config));
+    if (command == "token" && args.size() >= 3 && args[2] == "create") {
+      const Options options = ParseOptions(args, 3, true);
+      return CreateToken(LoadAndApplyLogLevel(*options.config), options);
+    }
+    throw UsageError("unknown command '" + command + "'");
+  } catch (const UsageError& e) {
+    std::cerr << "fleetcomm: " << e.what() << "\n" << kUsage;
+    return 2;
+  } catch (const ConfigError& e) {
+    std::cerr << "fleetcomm: configuration error: " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "fleetcomm: " << e.what() << "\n";
+    return 1;
+  }
+}
+
+}  // namespace fleetcomm::server

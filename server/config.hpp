@@ -1,0 +1,87 @@
+#pragma once
+// The server's configuration: one typed struct, read from a `key = value` file and then
+// from FLEETCOMM_* environment variables (which win), validated completely at start.
+// Every key, its default and its meaning are listed once, in config.cpp; the annotated
+// sample deploy/fleetcomm.conf.example is checked against that list by a test.
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace fleetcomm::server {
+
+struct ListenAddress {
+  std::string host;
+  std::uint16_t port = 0;
+};
+
+struct TlsFiles {
+  std::string certificate;  // PEM chain, leaf first
+  std::string private_key;  // PEM
+};
+
+struct Config {
+  int threads = 0;  // 0: one per core
+
+  ListenAddress device_listen{"0.0.0.0", 8443};
+  TlsFiles device_tls;
+  std::vector<std::string> device_trust_anchors;  // manufacturer CA files
+  TlsFiles agent_ca;                              // the CA that issues agent certificates
+
+  ListenAddress operator_listen{"127.0.0.1", 9443};
+  TlsFiles operator_tls;  // defaults to device_tls when empty
+
+  ListenAddress ops_listen{"127.0.0.1", 9090};
+
+  std::string database_url;
+  int database_pool_size = 8;
+  int database_queue_limit = 1024;
+  std::chrono::milliseconds database_statement_timeout{10000};
+  std::chrono::seconds database_connect_timeout{3};
+
+  std::size_t header_limit_bytes = 16 * 1024;
+  std::size_t body_limit_bytes = 16 * 1024 * 1024;
+  std::chrono::seconds handshake_timeout{10};
+  std::chrono::seconds header_timeout{10};
+  std::chrono::seconds body_timeout{60};
+  std::chrono::seconds idle_timeout{60};
+  std::chrono::seconds write_timeout{30};
+  int max_connections = 10000;
+  int max_in_flight = 512;
+  std::chrono::seconds retry_after_min{1};
+  std::chrono::seconds retry_after_max{10};
+
+  std::chrono::seconds drain_timeout{20};
+  std::string log_level = "info";
+
+  // libpq conninfo with the pool's session settings appended.
+  std::string DatabaseConnInfo() const;
+};
+
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct ConfigKey {
+  std::string name;           // e.g. "limits.body_bytes"
+  std::string default_value;  // as written in the sample file
+  std::string help;           // one line
+};
+
+// Every key, in the order of the sample file.
+const std::vector<ConfigKey>& ConfigKeys();
+
+// "limits.body_bytes" -> "FLEETCOMM_LIMITS_BODY_BYTES"
+std::string EnvironmentName(const std::string& key);
+
+// Parses file text (no I/O) plus overrides; throws ConfigError naming the key and the
+// line (or variable) at fault, with what would be valid.
+Config ParseConfig(const std::string& text, const std::map<std::string, std::string>& environment);
+
+// Reads FILE and the process environment.
+Config LoadConfig(const std::string& path);
+
+}  // namespace fleetcomm::server

@@ -1,0 +1,49 @@
+#pragma once
+// The HTTP vocabulary shared by sessions, the router and handlers. Includes Beast's
+// message headers only (not its streams), so handler files stay light.
+#include "auth/client_certificate.hpp"
+#include "auth/operator_token.hpp"
+#include "server/api_error.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace fleetcomm::server {
+
+namespace http = boost::beast::http;
+using HttpRequest = http::request<http::string_body>;
+using HttpResponse = http::response<http::string_body>;
+
+enum class ListenerKind { kDevice, kOperator, kOps };
+std::string_view ListenerName(ListenerKind kind);
+
+struct OperatorPrincipal {
+  long long token_id = 0;
+  std::string token_name;
+  auth::Role role = auth::Role::kAuditor;
+  std::vector<std::string> account_ids;  // for account_manager: the accounts in scope
+};
+
+// Everything a handler knows about the request it serves.
+struct RequestContext {
+  const HttpRequest& request;
+  std::string request_id;
+  ListenerKind listener;
+  std::string remote_address;
+  std::map<std::string, std::string> path_params;  // {name} segments of the route pattern
+  std::optional<auth::ClientCertificate> client_certificate;  // device listener, when verified
+  std::optional<OperatorPrincipal> operator_principal;        // operator listener
+};
+
+HttpResponse JsonResponse(unsigned status, std::string body);
+HttpResponse ErrorResponse(const ApiError& error);
+
+using Handler = std::function<boost::asio::awaitable<HttpResponse>(RequestContext&)>;
+
+}  // namespace fleetcomm::server

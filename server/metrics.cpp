@@ -1,0 +1,93 @@
+#include "server/metrics.hpp"
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+
+namespace fleetcomm::server {
+namespace {
+
+const prometheus::Histogram::BucketBoundaries& LatencyBuckets() {
+  static const prometheus::Histogram::BucketBoundaries kBuckets = {
+      0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+  return kBuckets;
+}
+
+std::string Name(ListenerKind listener) { return std::string(ListenerName(listener)); }
+
+}  // namespace
+
+ServerMetrics::ServerMetrics() : registry_(std::make_shared<prometheus::Registry>()) {
+  using namespace prometheus;
+  requests_ = &BuildCounter().Name("fleetcomm_http_requests_total")
+                   .Help("HTTP requests answered, by listener, route pattern and status")
+                   .Register(*registry_);
+  request_seconds_ = &BuildHistogram().Name("fleetcomm_http_request_duration_seconds")
+                          .Help("Time from a request's first header byte to its response written")
+                          .Register(*registry_);
+  bytes_received_ = &BuildCounter().Name("fleetcomm_http_request_bytes_total")
+                         .Help("Request body bytes received").Register(*registry_);
+  bytes_sent_ = &BuildCounter().Name("fleetcomm_http_response_bytes_total")
+                     .Help("Response body bytes sent").Register(*registry_);
+  connections_open_ = &BuildGauge().Name("fleetcomm_connections_open")
+                           .Help("Connections currently open, by listener").Register(*registry_);
+  connections_refused_ = &BuildCounter().Name("fleetcomm_connections_refused_total")
+                              .Help("Connections closed at accept, by listener and reason").Register(*registry_);
+  handshake_failures_ = &BuildCounter().Name("fleetcomm_tls_handshake_failures_total")
+                             .Help("TLS handshakes that failed, by listener and reason").Register(*registry_);
+  overloaded_ = &BuildCounter().Name("fleetcomm_overload_rejections_total")
+                     .Help("Requests answered 503 by the in-flight guard").Register(*registry_);
+  pool_gauges_ = &BuildGauge().Name("fleetcomm_db_pool_connections")
+                      .Help("Database pool connections by state (total, busy) and waiting tasks (queued)")
+                      .Register(*registry_);
+  pool_wait_seconds_ = &BuildCounter().Name("fleetcomm_db_pool_wait_seconds_total")
+                            .Help("Total time database tasks waited for a connection").Register(*registry_);
+  pool_tasks_ = &BuildCounter().Name("fleetcomm_db_pool_tasks_total")
+                     .Help("Database tasks started").Register(*registry_);
+}
+
+ServerMetrics::~ServerMetrics() = default;
+
+void ServerMetrics::ObserveRequest(ListenerKind listener, std::string_view route, unsigned status, double seconds,
+                                   std::size_t bytes_in, std::size_t bytes_out) {
+  const std::string listener_name = Name(listener);
+  const std::string route_name(route);
+  requests_->Add({{"listener", listener_name}, {"route", route_name}, {"status", std::to_string(status)}})
+      .Increment();
+  request_seconds_->Add({{"listener", listener_name}, {"route", route_name}}, LatencyBuckets()).Observe(seconds);
+  bytes_received_->Add({{"listener", listener_name}}).Increment(static_cast<double>(bytes_in));
+  bytes_sent_->Add({{"listener", listener_name}}).Increment(static_cast<double>(bytes_out));
+}
+
+void ServerMetrics::ConnectionOpened(ListenerKind listener) { connections_open_->Add({{"listener", Name(listener)}}).Increment(); }
+void ServerMetrics::ConnectionClosed(ListenerKind listener) { connections_open_->Add({{"listener", Name(listener)}}).Decrement(); }
+
+void ServerMetrics::ConnectionRefused(ListenerKind listener, std::string_view reason) {
+  connections_refused_->Add({{"listener", Name(listener)}, {"reason", std::string(reason)}}).Increment();
+}
+
+void ServerMetrics::HandshakeFailed(ListenerKind listener, std::string_view reason) {
+  handshake_failures_->Add({{"listener", Name(listener)}, {"reason", std::string(reason)}}).Increment();
+}
+
+void ServerMetrics::Overloaded(ListenerKind listener) { overloaded_->Add({{"listener", Name(listener)}}).Increment(); }
+
+std::string ServerMetrics::Serialize(const storage::DbPoolStats& pool) {
+  {
+    std::lock_guard lock(scrape_mutex_);
+    pool_gauges_->Add({{"state", "total"}}).Set(pool.connections);
+    pool_gauges_->Add({{"state", "busy"}}).Set(pool.busy);
+    pool_gauges_->Add({{"state", "queued"}}).Set(pool.queued);
+    // The pool keeps running totals; counters only move forward by the difference.
+    pool_wait_seconds_->Add({}).Increment(pool.total_wait_seconds - reported_wait_seconds_);
+    pool_tasks_->Add({}).Increment(static_cast<double>(pool.tasks_started - reported_tasks_));
+    reported_wait_seconds_ = pool.total_wait_seconds;
+    reported_tasks_ = pool.tasks_started;
+  }
+  return prometheus::TextSerializer().Serialize(registry_->Collect());
+}
+
+}  // namespace fleetcomm::server

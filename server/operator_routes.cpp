@@ -1,0 +1,22 @@
+#include "server/operator_routes.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace fleetcomm::server {
+
+namespace asio = boost::asio;
+
+void AddOperatorRoutes(Router& router, ServerState&) {
+  // Token introspection: lets an operator's tool check which role and accounts its token
+  // carries (documented in docs/api-extensions.md; PROTOCOL.md is silent on it).
+  router.Add(http::verb::get, "/api/v1/token", Access::kOperatorToken,
+             [](RequestContext& context) -> asio::awaitable<HttpResponse> {
+               const auto& principal = *context.operator_principal;
+               nlohmann::json body = {{"name", principal.token_name},
+                                      {"role", auth::RoleName(principal.role)},
+                                      {"accounts", principal.account_ids}};
+               co_return JsonResponse(200, body.dump());
+             });
+}
+
+}  // namespace fleetcomm::server

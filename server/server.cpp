@@ -1,0 +1,182 @@
+#include "server/server.hpp"
+
+#include "server/blocking_db.hpp"
+#include "server/device_routes.hpp"
+#include "server/listener.hpp"
+#include "server/log.hpp"
+#include "server/operator_routes.hpp"
+#include "server/ops_routes.hpp"
+#include "storage/embedded.hpp"
+#include "storage/migrator.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <csignal>
+#include <thread>
+
+namespace fleetcomm::server {
+namespace {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+
+std::string Describe(const ListenAddress& address) { return address.host + ":" + std::to_string(address.port); }
+
+tcp::acceptor Bind(asio::any_io_executor executor, const ListenAddress& address, const char* setting) {
+  boost::system::error_code ec;
+  const auto ip = asio::ip::make_address(address.host, ec);
+  if (ec) throw ConfigError(std::string(setting) + ": '" + address.host + "' is not an IP address");
+  tcp::acceptor acceptor(executor);
+  const tcp::endpoint endpoint(ip, address.port);
+  acceptor.open(endpoint.protocol());
+  acceptor.set_option(asio::socket_base::reuse_address(true));
+  acceptor.bind(endpoint, ec);
+  if (ec) throw ConfigError(std::string(setting) + ": cannot listen on " + Describe(address) + ": " + ec.message());
+  acceptor.listen(asio::socket_base::max_listen_connections);
+  return acceptor;
+}
+
+// Refuses to serve on a schema this build does not expect. A database that is down at
+// start is not fatal: /readyz says so, and the pool connects once it is back.
+bool SchemaAllowsStart(storage::DbPool& pool) {
+  auto schema = RunDbBlocking<storage::SchemaState>(pool, [](pqxx::connection_base& conn) {
+    return storage::CheckSchema(conn, storage::EmbeddedMigrations());
+  });
+  if (schema) return true;
+  if (schema.error().code == storage::StorageErrc::kSchemaMismatch) {
+    Log(LogLevel::kError, "schema_mismatch", {{"detail", schema.error().detail}});
+    return false;
+  }
+  Log(LogLevel::kWarn, "database_unavailable_at_start", {{"detail", schema.error().detail}});
+  return true;
+}
+
+class RunningServer {
+ public:
+  explicit RunningServer(const Config& config)
+      : config_(config),
+        tls_(BuildTlsContexts(config)),
+        threads_(config.threads > 0 ? config.threads
+                                    : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))),
+        state_{config_, pool_, metrics_, {}, {}, {}},
+        device_{ListenerKind::kDevice, device_router_, state_, {}},
+        operator_{ListenerKind::kOperator, operator_router_, state_, {}},
+        ops_{ListenerKind::kOps, ops_router_, state_, {}},
+        io_(threads_),
+        control_(asio::make_strand(io_)),
+        pool_({config.DatabaseConnInfo(), config.database_pool_size, config.database_queue_limit}),
+        device_acceptor_(Bind(control_, config.device_listen, "device.listen")),
+        operator_acceptor_(Bind(control_, config.operator_listen, "operator.listen")),
+        ops_acceptor_(Bind(control_, config.ops_listen, "ops.listen")),
+        signals_(control_, SIGTERM, SIGINT, SIGHUP) {
+    AddDeviceRoutes(device_router_, state_);
+    AddOperatorRoutes(operator_router_, state_);
+    AddOpsRoutes(ops_router_, state_);
+  }
+
+  bool Ready() { return SchemaAllowsStart(pool_); }
+
+  int Run() {
+    auto io_executor = io_.get_executor();
+    asio::co_spawn(control_, AcceptLoop(device_acceptor_, io_executor, device_, &tls_), asio::detached);
+    asio::co_spawn(control_, AcceptLoop(operator_acceptor_, io_executor, operator_, &tls_), asio::detached);
+    asio::co_spawn(control_, AcceptLoop(ops_acceptor_, io_executor, ops_, nullptr), asio::detached);
+    asio::co_spawn(control_, HandleSignals(), asio::detached);
+    Log(LogLevel::kInfo, "started",
+        {{"device", Describe(config_.device_listen)}, {"operator", Describe(config_.operator_listen)},
+         {"ops", Describe(config_.ops_listen)}, {"threads", threads_}});
+    std::vector<std::thread> workers;
+    for (int i = 1; i < threads_; ++i) workers.emplace_back([this] { io_.run(); });
+    io_.run();
+    for (auto& worker : workers) worker.join();
+    Log(LogLevel::kInfo, "stopped", {{"open_connections", state_.connections.Size()}});
+    return 0;
+  }
+
+ private:
+  asio::awaitable<void> HandleSignals() {
+    for (;;) {
+      auto [ec, signal] = co_await signals_.async_wait(kTuple);
+      if (ec) co_return;
+      if (signal == SIGHUP) {
+        Reload();
+        continue;
+      }
+      co_await Drain();
+      co_return;
+    }
+  }
+
+  void Reload() {
+    try {
+      tls_.Replace(BuildTlsContexts(config_));
+      Log(LogLevel::kInfo, "tls_reloaded");
+    } catch (const std::exception& e) {
+      // The contexts in force stay: a bad file must not lock every client out.
+      Log(LogLevel::kError, "tls_reload_failed", {{"error", e.what()}});
+    }
+  }
+
+  asio::awaitable<void> Drain() {
+    Log(LogLevel::kInfo, "draining", {{"open_connections", state_.connections.Size()},
+                                      {"drain_timeout_s", config_.drain_timeout.count()}});
+    state_.draining = true;
+    boost::system::error_code ignored;
+    device_acceptor_.close(ignored);
+    operator_acceptor_.close(ignored);
+    ops_acceptor_.close(ignored);
+    signals_.cancel(ignored);
+    const auto deadline = std::chrono::steady_clock::now() + config_.drain_timeout;
+    asio::steady_timer tick(control_);
+    while (state_.connections.Size() > 0 && std::chrono::steady_clock::now() < deadline) {
+      state_.connections.CloseIdle();
+      tick.expires_after(std::chrono::milliseconds(50));
+      co_await tick.async_wait(kTuple);
+    }
+    if (state_.connections.Size() > 0) {
+      Log(LogLevel::kWarn, "drain_timeout", {{"connections_cut", state_.connections.Size()}});
+    }
+    io_.stop();
+  }
+
+  // Declaration order is teardown order reversed, and it matters: the pool finishes its
+  // queued tasks (posting their completions into the stopped io_context) before the
+  // acceptors and the io_context go; the io_context then destroys the coroutine frames of
+  // unfinished sessions, which still touch state_, the listeners and the metrics.
+  const Config& config_;
+  ServerMetrics metrics_;
+  TlsContextStore tls_;
+  int threads_;
+  ServerState state_;
+  Router device_router_;
+  Router operator_router_;
+  Router ops_router_;
+  ListenerContext device_;
+  ListenerContext operator_;
+  ListenerContext ops_;
+  asio::io_context io_;
+  asio::strand<asio::io_context::executor_type> control_;
+  storage::DbPool pool_;
+  tcp::acceptor device_acceptor_;
+  tcp::acceptor operator_acceptor_;
+  tcp::acceptor ops_acceptor_;
+  asio::signal_set signals_;
+};
+
+}  // namespace
+
+int RunServer(const Config& config) {
+  RunningServer server(config);
+  if (!server.Ready()) return 1;
+  return server.Run();
+}
+
+}  // namespace fleetcomm::server

@@ -1,0 +1,33 @@
+#pragma once
+// Typed work for DbPool: wraps `StorageResult<R> fn(pqxx::connection_base&)` into a pool task
+// that translates every libpqxx exception into a StorageError and reports exactly once.
+#include "storage/db_pool.hpp"
+
+#include <exception>
+#include <functional>
+#include <utility>
+
+namespace fleetcomm::storage {
+
+// Maps the exception being handled (libpqxx or std) to a StorageError.
+StorageError TranslateCurrentException();
+
+template <class R, class Fn>
+DbPool::Task MakeDbTask(Fn fn, std::function<void(StorageResult<R>)> done) {
+  return [fn = std::move(fn), done = std::move(done)](pqxx::connection_base* conn, const StorageError* error) mutable {
+    if (error != nullptr) {
+      done(StorageResult<R>(*error));
+      return;
+    }
+    StorageResult<R> result = [&]() -> StorageResult<R> {
+      try {
+        return fn(*conn);
+      } catch (...) {
+        return TranslateCurrentException();
+      }
+    }();
+    done(std::move(result));
+  };
+}
+
+}  // namespace fleetcomm::storage

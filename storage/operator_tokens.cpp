@@ -1,0 +1,74 @@
+#include "storage/operator_tokens.hpp"
+
+#include "storage/db_task.hpp"
+
+#include <pqxx/pqxx>
+
+namespace fleetcomm::storage {
+namespace {
+
+constexpr const char* kInsertToken =
+    "INSERT INTO operator_tokens (token_sha256, name, role, account_ids) "
+    "VALUES ($1, $2, $3, $4::text[]) RETURNING id";
+
+constexpr const char* kFindToken =
+    "SELECT id, name, role, account_ids FROM operator_tokens "
+    "WHERE token_sha256 = $1 AND revoked_at IS NULL";
+
+// Builds a PostgreSQL array literal; ids are validated upstream, but quote anyway.
+std::string ArrayLiteral(const std::vector<std::string>& items) {
+  std::string out = "{";
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (i != 0) out += ',';
+    out += '"';
+    for (char c : items[i]) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  return out + "}";
+}
+
+std::vector<std::string> ParseTextArray(const pqxx::field& field) {
+  std::vector<std::string> out;
+  auto parser = field.as_array();
+  for (auto item = parser.get_next(); item.first != pqxx::array_parser::done; item = parser.get_next()) {
+    if (item.first == pqxx::array_parser::string_value) out.push_back(std::move(item.second));
+  }
+  return out;
+}
+
+}  // namespace
+
+StorageResult<long long> InsertOperatorToken(pqxx::connection_base& conn, const std::string& token_sha256,
+                                             const std::string& name, const std::string& role,
+                                             const std::vector<std::string>& account_ids) {
+  try {
+    pqxx::work tx(conn);
+    pqxx::binarystring digest(token_sha256);
+    auto row = tx.exec_params1(kInsertToken, digest, name, role, ArrayLiteral(account_ids));
+    tx.commit();
+    return row[0].as<long long>();
+  } catch (...) {
+    return TranslateCurrentException();
+  }
+}
+
+StorageResult<std::optional<OperatorTokenRecord>> FindOperatorToken(pqxx::connection_base& conn,
+                                                                    const std::string& token_sha256) {
+  try {
+    pqxx::read_transaction tx(conn);
+    pqxx::binarystring digest(token_sha256);
+    auto rows = tx.exec_params(kFindToken, digest);
+    if (rows.empty()) return std::optional<OperatorTokenRecord>{};
+    const auto& row = rows[0];
+    return std::optional<OperatorTokenRecord>{OperatorTokenRecord{
+        row[0].as<long long>(), row[1].as<std::string>(), row[2].as<std::string>(),
+        ParseTextArray(row[3])}};
+  } catch (...) {
+    return TranslateCurrentException();
+  }
+}
+
+}  // namespace fleetcomm::storage
