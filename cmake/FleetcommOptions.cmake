@@ -7,7 +7,7 @@ if(FLEETCOMM_WERROR)
 endif()
 if(FLEETCOMM_SANITIZE)
   target_compile_options(fleetcomm_options INTERFACE
-    -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer)
+    -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -O1)
   target_link_options(fleetcomm_options INTERFACE -fsanitize=address,undefined)
 endif()
 target_include_directories(fleetcomm_options INTERFACE ${PROJECT_SOURCE_DIR})

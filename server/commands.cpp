@@ -9,9 +9,10 @@
 #include "storage/migrator.hpp"
 #include "storage/operator_tokens.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <iostream>
 #include <optional>
-#include <regex>
 
 namespace fleetcomm::server {
 namespace {
@@ -60,6 +61,12 @@ Options ParseOptions(const std::vector<std::string>& args, std::size_t first, bo
   return options;
 }
 
+// ac_ followed by 1..64 of [A-Za-z0-9_-].
+bool IsAccountId(const std::string& id) {
+  if (id.size() < 4 || id.size() > 67 || id.rfind("ac_", 0) != 0) return false;
+  return std::all_of(id.begin() + 3, id.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-'; });
+}
+
 Config LoadAndApplyLogLevel(const std::string& path) {
   Config config = LoadConfig(path);
   LogLevel level = LogLevel::kInfo;
@@ -94,9 +101,8 @@ int CreateToken(const Config& config, const Options& options) {
   if (*role != auth::Role::kAccountManager && !options.accounts.empty()) {
     throw UsageError("--account applies to account_manager tokens only");
   }
-  static const std::regex kAccountId("ac_[A-Za-z0-9_-]{1,64}");
   for (const auto& account : options.accounts) {
-    if (!std::regex_match(account, kAccountId)) throw UsageError("'" + account + "' is not an account id (ac_...)");
+    if (!IsAccountId(account)) throw UsageError("'" + account + "' is not an account id (ac_...)");
   }
   const std::string name = options.name.value_or("");
   if (name.size() > 200) throw UsageError("--name is longer than 200 characters");

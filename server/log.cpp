@@ -53,7 +53,7 @@ bool ParseLogLevel(std::string_view text, LogLevel& level) {
 std::string FormatLogValue(std::string_view value) {
   const bool truncated = value.size() > kMaxValueBytes;
   if (truncated) value = value.substr(0, kMaxValueBytes);
-  bool needs_quotes = value.empty();
+  bool needs_quotes = value.empty() || truncated;
   for (char c : value) {
     const auto u = static_cast<unsigned char>(c);
     if (u <= 0x20 || u >= 0x7F || c == '"' || c == '=' || c == '\\') {

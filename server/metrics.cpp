@@ -47,6 +47,9 @@ ServerMetrics::ServerMetrics() : registry_(std::make_shared<prometheus::Registry
                             .Help("Total time database tasks waited for a connection").Register(*registry_);
   pool_tasks_ = &BuildCounter().Name("fleetcomm_db_pool_tasks_total")
                      .Help("Database tasks started").Register(*registry_);
+  database_up_ = &BuildGauge().Name("fleetcomm_database_up")
+                      .Help("1 when the last periodic probe reached the database with the expected schema")
+                      .Register(*registry_);
 }
 
 ServerMetrics::~ServerMetrics() = default;
@@ -74,6 +77,8 @@ void ServerMetrics::HandshakeFailed(ListenerKind listener, std::string_view reas
 }
 
 void ServerMetrics::Overloaded(ListenerKind listener) { overloaded_->Add({{"listener", Name(listener)}}).Increment(); }
+
+void ServerMetrics::SetDatabaseUp(bool up) { database_up_->Add({}).Set(up ? 1 : 0); }
 
 std::string ServerMetrics::Serialize(const storage::DbPoolStats& pool) {
   {

@@ -32,6 +32,7 @@ class ServerMetrics {
   void ConnectionRefused(ListenerKind listener, std::string_view reason);
   void HandshakeFailed(ListenerKind listener, std::string_view reason);
   void Overloaded(ListenerKind listener);
+  void SetDatabaseUp(bool up);
 
   // Prometheus text exposition format, with the pool gauges refreshed first.
   std::string Serialize(const storage::DbPoolStats& pool);
@@ -49,6 +50,7 @@ class ServerMetrics {
   prometheus::Family<prometheus::Gauge>* pool_gauges_;
   prometheus::Family<prometheus::Counter>* pool_wait_seconds_;
   prometheus::Family<prometheus::Counter>* pool_tasks_;
+  prometheus::Family<prometheus::Gauge>* database_up_;
   std::mutex scrape_mutex_;
   double reported_wait_seconds_ = 0;
   std::uint64_t reported_tasks_ = 0;

@@ -1,5 +1,6 @@
 #include "server/server.hpp"
 
+#include "jobs/periodic_runner.hpp"
 #include "server/blocking_db.hpp"
 #include "server/device_routes.hpp"
 #include "server/listener.hpp"
@@ -19,6 +20,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <csignal>
+#include <optional>
 #include <thread>
 
 namespace fleetcomm::server {
@@ -46,10 +48,14 @@ tcp::acceptor Bind(asio::any_io_executor executor, const ListenAddress& address,
 
 // Refuses to serve on a schema this build does not expect. A database that is down at
 // start is not fatal: /readyz says so, and the pool connects once it is back.
-bool SchemaAllowsStart(storage::DbPool& pool) {
-  auto schema = RunDbBlocking<storage::SchemaState>(pool, [](pqxx::connection_base& conn) {
+storage::StorageResult<storage::SchemaState> CheckSchemaBlocking(storage::DbPool& pool) {
+  return RunDbBlocking<storage::SchemaState>(pool, [](pqxx::connection_base& conn) {
     return storage::CheckSchema(conn, storage::EmbeddedMigrations());
   });
+}
+
+bool SchemaAllowsStart(storage::DbPool& pool) {
+  auto schema = CheckSchemaBlocking(pool);
   if (schema) return true;
   if (schema.error().code == storage::StorageErrc::kSchemaMismatch) {
     Log(LogLevel::kError, "schema_mismatch", {{"detail", schema.error().detail}});
@@ -90,6 +96,11 @@ class RunningServer {
     asio::co_spawn(control_, AcceptLoop(operator_acceptor_, io_executor, operator_, &tls_), asio::detached);
     asio::co_spawn(control_, AcceptLoop(ops_acceptor_, io_executor, ops_, nullptr), asio::detached);
     asio::co_spawn(control_, HandleSignals(), asio::detached);
+    jobs_.emplace(std::vector<jobs::PeriodicTask>{{"database_probe", std::chrono::seconds(5),
+                                                   [this] { metrics_.SetDatabaseUp(CheckSchemaBlocking(pool_).has_value()); }}},
+                  [](std::string_view task, std::string_view error) {
+                    Log(LogLevel::kError, "job_failed", {{"job", task}, {"error", error}});
+                  });
     Log(LogLevel::kInfo, "started",
         {{"device", Describe(config_.device_listen)}, {"operator", Describe(config_.operator_listen)},
          {"ops", Describe(config_.ops_listen)}, {"threads", threads_}});
@@ -97,6 +108,7 @@ class RunningServer {
     for (int i = 1; i < threads_; ++i) workers.emplace_back([this] { io_.run(); });
     io_.run();
     for (auto& worker : workers) worker.join();
+    jobs_.reset();
     Log(LogLevel::kInfo, "stopped", {{"open_connections", state_.connections.Size()}});
     return 0;
   }
@@ -165,6 +177,7 @@ class RunningServer {
   asio::io_context io_;
   asio::strand<asio::io_context::executor_type> control_;
   storage::DbPool pool_;
+  std::optional<jobs::PeriodicRunner> jobs_;
   tcp::acceptor device_acceptor_;
   tcp::acceptor operator_acceptor_;
   tcp::acceptor ops_acceptor_;
