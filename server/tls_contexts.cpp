@@ -71,11 +71,12 @@ std::shared_ptr<ssl::context> DeviceContext(const Config& config) {
   SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
   X509_VERIFY_PARAM* param = SSL_CTX_get0_param(ctx);
   // The configured CAs are trust anchors even when they are intermediates, and a client
-  // certificate must be issued directly by one of them: depth 1 refuses chains through
-  // a CA-flagged leaf.
+  // certificate must be issued directly by one of them. The depth counts untrusted CAs
+  // between the leaf and the anchor: 0 refuses a chain through a CA-flagged device
+  // certificate, which depth 1 still accepted (caught by tests/e2e/device_tls_tests.cpp).
   X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_PARTIAL_CHAIN);
   X509_VERIFY_PARAM_set_purpose(param, X509_PURPOSE_SSL_CLIENT);
-  SSL_CTX_set_verify_depth(ctx, 1);
+  SSL_CTX_set_verify_depth(ctx, 0);
   SSL_CTX_set_session_id_context(ctx, kSessionIdContext, sizeof kSessionIdContext - 1);
   ERR_clear_error();
   return context;

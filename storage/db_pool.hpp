@@ -3,7 +3,9 @@
 // a bounded queue. All blocking database work of the server runs here, never on I/O
 // threads. Thread-safe. When the database is unreachable, tasks fail fast with
 // kUnavailable during a short back-off instead of each waiting for a connect timeout, and
-// the pool reconnects by itself once the database answers again.
+// the pool reconnects by itself once the database answers again. A connection the server
+// closed while its worker was idle (restart, pg_terminate_backend) is noticed before the
+// next task gets it, so such a loss fails no task; one lost during a task fails that task.
 #include "storage/storage_error.hpp"
 
 #include <atomic>

@@ -83,7 +83,8 @@ TEST_CASE("a config error exits 2 and names the setting", "[e2e][cli]") {
 
 TEST_CASE("token create prints only the token and stores only its SHA-256", "[e2e][cli]") {
   CliSetup setup;
-  const auto created = RunCommand({"token", "create", "--config", setup.config_path, "--role", "admin", "--name", "ci"});
+  const auto created =
+      RunCommand({"token", "create", "--config", setup.config_path, "--role", "admin", "--name", "ci"});
   INFO("stderr: " << created.err);
   REQUIRE(created.exit_code == 0);
   static const std::regex kOneTokenLine("fco_[A-Za-z0-9_-]{43}\n");

@@ -7,7 +7,6 @@
 #include <thread>
 
 using fleetcomm::testing::ClientTls;
-using fleetcomm::testing::HttpResult;
 using fleetcomm::testing::ParseHttpResponse;
 using fleetcomm::testing::RawConnection;
 using fleetcomm::testing::RawReadResult;
@@ -55,7 +54,8 @@ TEST_CASE_METHOD(LimitsFixture, "limits: a header over limits.header_bytes is 43
   CheckErrorAnswer(Exchange(request), 431, "header_too_large");
 }
 
-TEST_CASE_METHOD(LimitsFixture, "limits: a Content-Length over limits.body_bytes is 413 before any body byte", "[e2e][limits]") {
+TEST_CASE_METHOD(LimitsFixture, "limits: a Content-Length over limits.body_bytes is 413 before any body byte",
+                 "[e2e][limits]") {
   // No body is ever sent: the answer must not wait for it.
   CheckErrorAnswer(Exchange("POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n"), 413,
                    "payload_too_large");
@@ -126,7 +126,8 @@ TEST_CASE_METHOD(LimitsFixture, "limits: a half-sent header is cut at limits.hea
   }
 }
 
-TEST_CASE_METHOD(LimitsFixture, "limits: trickling a header byte by byte does not extend the header deadline", "[e2e][limits]") {
+TEST_CASE_METHOD(LimitsFixture, "limits: trickling a header byte by byte does not extend the header deadline",
+                 "[e2e][limits]") {
   RawConnection raw(fleetcomm_.config.ports.ops, std::nullopt);
   const std::string header = "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: " + std::string(40, 'a');
   const auto start = std::chrono::steady_clock::now();
@@ -145,7 +146,8 @@ TEST_CASE_METHOD(LimitsFixture, "limits: trickling a header byte by byte does no
   CHECK(elapsed < 5s);
 }
 
-TEST_CASE_METHOD(LimitsFixture, "limits: an idle keep-alive connection is closed after limits.idle_timeout_s", "[e2e][limits]") {
+TEST_CASE_METHOD(LimitsFixture, "limits: an idle keep-alive connection is closed after limits.idle_timeout_s",
+                 "[e2e][limits]") {
   RawConnection raw(fleetcomm_.config.ports.ops, std::nullopt);
   raw.Send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
   const auto result = raw.ReadUntilClose(5s);
@@ -158,7 +160,8 @@ TEST_CASE_METHOD(LimitsFixture, "limits: an idle keep-alive connection is closed
   CHECK(result.elapsed < 3s);
 }
 
-TEST_CASE_METHOD(LimitsFixture, "limits: a TCP connection that never starts TLS is cut at limits.handshake_timeout_s", "[e2e][limits]") {
+TEST_CASE_METHOD(LimitsFixture, "limits: a TCP connection that never starts TLS is cut at limits.handshake_timeout_s",
+                 "[e2e][limits]") {
   auto raw = RawConnection::TcpOnly(fleetcomm_.config.ports.device);
   const auto result = raw->ReadUntilClose(5s);
   INFO(result.end << " after " << result.elapsed.count() << " ms");

@@ -10,6 +10,7 @@
 
 using fleetcomm::testing::CertOptions;
 using fleetcomm::testing::ClientTls;
+using fleetcomm::testing::ConfigOverrides;
 using fleetcomm::testing::HttpClient;
 using fleetcomm::testing::IssueCertificate;
 using fleetcomm::testing::RunningFleetcomm;
@@ -39,7 +40,7 @@ std::string ReplaceServerCertificate(const RunningFleetcomm& fleetcomm) {
 
 TEST_CASE("SIGTERM with an idle keep-alive connection exits 0 without waiting for the drain timeout",
           "[e2e][lifecycle]") {
-  RunningFleetcomm fleetcomm({{"shutdown.drain_timeout_s", "10"}});
+  RunningFleetcomm fleetcomm(ConfigOverrides{{"shutdown.drain_timeout_s", "10"}});
   HttpClient device(fleetcomm.config.ports.device, ClientTls(fleetcomm.pki, &fleetcomm.pki.device_xrx0001));
   REQUIRE(device.Get("/rs/v1/anything").status == 404);
   HttpClient ops(fleetcomm.config.ports.ops, std::nullopt);
@@ -81,7 +82,7 @@ TEST_CASE("SIGHUP reloads the server certificate; a corrupt file keeps the old o
   CHECK(answer.status == 404);
   CHECK(device.PeerFingerprint() == renewed);
   HttpClient operator_api(fleetcomm.config.ports.operator_api, ClientTls(pki));
-  CHECK(operator_api.Get("/api/v1/token").status == 401);
+  REQUIRE(operator_api.Connect().handshake_ok);
   CHECK(operator_api.PeerFingerprint() == renewed);
   // The connection opened before the reload is untouched.
   CHECK(before.Get("/rs/v1/again").status == 404);

@@ -28,7 +28,7 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 namespace ssl = asio::ssl;
 using Clock = std::chrono::steady_clock;
-using ErrorCode = boost::system::error_code;
+using BoostError = boost::system::error_code;
 using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 
 std::string Lower(std::string_view text) {
@@ -58,11 +58,11 @@ std::unique_ptr<ssl::context> MakeTlsContext(const TlsClientOptions& options) {
   return context;
 }
 
-bool IsTlsFailure(const ErrorCode& ec) {
+bool IsTlsFailure(const BoostError& ec) {
   return ec.category() == asio::error::get_ssl_category() || ec == ssl::error::stream_truncated;
 }
 
-bool IsPeerClose(const ErrorCode& ec) {
+bool IsPeerClose(const BoostError& ec) {
   return ec == asio::error::eof || ec == http::error::end_of_stream || ec == ssl::error::stream_truncated ||
          ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
          ec.category() == asio::error::get_ssl_category();
@@ -81,10 +81,10 @@ struct Connection {
   beast::tcp_stream& Tcp() { return secure ? beast::get_lowest_layer(*secure) : *plain; }
 
   template <class Start>
-  ErrorCode Run(Clock::time_point deadline, Start start) {
-    ErrorCode result = asio::error::would_block;
+  BoostError Run(Clock::time_point deadline, Start start) {
+    BoostError result = asio::error::would_block;
     Tcp().expires_at(deadline);
-    start([&result](ErrorCode ec, auto&&...) { result = ec; });
+    start([&result](BoostError ec, auto&&...) { result = ec; });
     io.restart();
     io.run();
     return result;
@@ -92,7 +92,7 @@ struct Connection {
 
   // Calls f with the stream requests travel on.
   template <class F>
-  ErrorCode WithStream(F f) {
+  BoostError WithStream(F f) {
     if (secure) return f(*secure);
     return f(*plain);
   }
@@ -111,7 +111,7 @@ struct Connection {
       secure.reset();
     }
     const asio::ip::tcp::endpoint endpoint(asio::ip::make_address("127.0.0.1"), port);
-    ErrorCode ec = Run(deadline, [&](auto handler) { Tcp().async_connect(endpoint, std::move(handler)); });
+    BoostError ec = Run(deadline, [&](auto handler) { Tcp().async_connect(endpoint, std::move(handler)); });
     if (ec) {
       result.error = "connect: " + ec.message();
       return;
@@ -134,7 +134,7 @@ struct Connection {
 
   void Close() {
     if (plain || secure) {
-      ErrorCode ignored;
+      BoostError ignored;
       Tcp().socket().close(ignored);
     }
     secure.reset();
@@ -220,7 +220,7 @@ HttpResult HttpClient::Request(const std::string& method, const std::string& tar
   }
 
   const auto deadline = Clock::now() + impl_->timeout;
-  ErrorCode ec = connection.WithStream([&](auto& stream) {
+  BoostError ec = connection.WithStream([&](auto& stream) {
     return connection.Run(deadline, [&](auto handler) { http::async_write(stream, request, std::move(handler)); });
   });
   http::response_parser<http::string_body> parser;
@@ -249,7 +249,7 @@ bool HttpClient::WaitForServerClose(std::chrono::milliseconds timeout) {
   auto& connection = impl_->connection;
   if (!connection.IsOpen()) return true;
   char byte = 0;
-  const ErrorCode ec = connection.WithStream([&](auto& stream) {
+  const BoostError ec = connection.WithStream([&](auto& stream) {
     return connection.Run(Clock::now() + timeout, [&](auto handler) {
       stream.async_read_some(asio::buffer(&byte, 1), std::move(handler));
     });
@@ -288,7 +288,9 @@ RawConnection::RawConnection(std::uint16_t port, std::optional<TlsClientOptions>
     : RawConnection() {
   HttpResult result;
   impl_->connection.Open(port, tls ? &*tls : nullptr, timeout, result);
-  if (!result.handshake_ok) throw std::runtime_error("RawConnection to port " + std::to_string(port) + ": " + result.error);
+  if (!result.handshake_ok) {
+    throw std::runtime_error("RawConnection to port " + std::to_string(port) + ": " + result.error);
+  }
 }
 
 std::unique_ptr<RawConnection> RawConnection::TcpOnly(std::uint16_t port) {
@@ -304,7 +306,7 @@ RawConnection::~RawConnection() = default;
 bool RawConnection::Send(std::string_view bytes) {
   auto& connection = impl_->connection;
   if (!connection.IsOpen()) return false;
-  const ErrorCode ec = connection.WithStream([&](auto& stream) {
+  const BoostError ec = connection.WithStream([&](auto& stream) {
     return connection.Run(Clock::now() + std::chrono::seconds(5), [&](auto handler) {
       asio::async_write(stream, asio::buffer(bytes.data(), bytes.size()), std::move(handler));
     });
@@ -325,10 +327,10 @@ RawReadResult RawConnection::ReadAtLeast(std::size_t bytes, std::chrono::millise
       break;
     }
     std::size_t received = 0;
-    const ErrorCode ec = connection.WithStream([&](auto& stream) {
+    const BoostError ec = connection.WithStream([&](auto& stream) {
       return connection.Run(deadline, [&](auto handler) {
         stream.async_read_some(asio::buffer(chunk), [&received, handler = std::move(handler)](
-                                                        ErrorCode read_ec, std::size_t n) mutable {
+                                                        BoostError read_ec, std::size_t n) mutable {
           received = n;
           handler(read_ec);
         });
@@ -356,7 +358,7 @@ std::optional<HttpResult> ParseHttpResponse(std::string_view raw) {
   parser.body_limit(64 * 1024 * 1024);
   std::size_t offset = 0;
   while (!parser.is_done()) {
-    ErrorCode ec;
+    BoostError ec;
     const std::size_t used = parser.put(asio::buffer(raw.data() + offset, raw.size() - offset), ec);
     offset += used;
     if (ec && ec != http::error::need_more) return std::nullopt;

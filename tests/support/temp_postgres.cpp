@@ -49,7 +49,7 @@ struct CommandResult {
   throw std::system_error(errno, std::generic_category(), what);
 }
 
-std::string Quote(const std::vector<std::string>& argv) {
+std::string JoinArgs(const std::vector<std::string>& argv) {
   std::string out;
   for (const auto& a : argv) {
     if (!out.empty()) out += ' ';
@@ -153,6 +153,14 @@ std::optional<unsigned long long> ProcessStartTime(long pid) {
   return start;
 }
 
+// Identifies our PID namespace ("pid:[4026531836]"): a pid recorded by a process in another
+// namespace (a container sharing /tmp) says nothing about whether that process lives.
+std::string PidNamespace() {
+  char buffer[128];
+  const ssize_t n = readlink("/proc/self/ns/pid", buffer, sizeof buffer - 1);
+  return n > 0 ? std::string(buffer, static_cast<std::size_t>(n)) : std::string("unknown");
+}
+
 std::string FindBinDir() {
   if (const char* env = std::getenv("FLEETCOMM_PG_BINDIR"); env != nullptr && *env != '\0') return env;
   int best_version = -1;
@@ -216,7 +224,8 @@ std::size_t ReapOrphans(const std::string& bin_dir) {
     std::istringstream owner(ReadFile((entry.path() / "owner").string()));
     long pid = 0;
     unsigned long long start = 0;
-    if (!(owner >> pid >> start) || pid <= 0) continue;
+    std::string pid_namespace;
+    if (!(owner >> pid >> start >> pid_namespace) || pid <= 0 || pid_namespace != PidNamespace()) continue;
     const auto live_start = ProcessStartTime(pid);
     if (live_start && *live_start == start) continue;  // its process is still running
 
@@ -241,7 +250,7 @@ std::size_t ReapOrphans(const std::string& bin_dir) {
 
 std::string ConnInfoFor(int port, const std::string& dbname) {
   return "host=127.0.0.1 port=" + std::to_string(port) + " user=" + kSuperuser + " dbname=" + dbname +
-         " sslmode=disable connect_timeout=10";
+         " sslmode=disable";
 }
 
 // The value of `dbname=` in a conninfo made by ConnInfoFor.
@@ -312,7 +321,7 @@ TempPostgres::TempPostgres() {
   try {
     {
       std::ofstream owner(root_dir_ + "/owner");
-      owner << owner_pid_ << ' ' << ProcessStartTime(owner_pid_).value_or(0) << '\n';
+      owner << owner_pid_ << ' ' << ProcessStartTime(owner_pid_).value_or(0) << ' ' << PidNamespace() << '\n';
     }
     if (!run_as_user_.empty() && chown(root_dir_.c_str(), uid, gid) != 0) ThrowErrno("chown " + root_dir_);
 
@@ -321,7 +330,7 @@ TempPostgres::TempPostgres() {
                            root_dir_);
     if (init.exit_code != 0) {
       throw std::runtime_error("TempPostgres: initdb failed (exit " + std::to_string(init.exit_code) + "): " +
-                               Quote(init.argv) + "\n" + init.output);
+                               JoinArgs(init.argv) + "\n" + init.output);
     }
     {
       // A throwaway cluster: durability is irrelevant, speed is not. A clean shutdown
@@ -381,7 +390,7 @@ void TempPostgres::StartLocked(bool allow_new_port) {
     const bool port_taken = log.find("Address already in use") != std::string::npos;
     if (port_taken && allow_new_port && attempt < 5) continue;
     throw std::runtime_error("TempPostgres: pg_ctl start failed (exit " + std::to_string(start.exit_code) +
-                             ", port " + std::to_string(port_) + "): " + Quote(start.argv) + "\n" + start.output + "\n--- server log (" +
+                             ", port " + std::to_string(port_) + "): " + JoinArgs(start.argv) + "\n" + start.output + "\n--- server log (" +
                              LogPath() + ") ---\n" + log);
   }
   running_ = true;
@@ -391,7 +400,7 @@ void TempPostgres::StopLocked(const char* mode) {
   auto stop = RunCommand(PgCommand("pg_ctl", {"stop", "-D", DataDir(), "-m", mode, "-w", "-t", "60"}), root_dir_);
   if (stop.exit_code != 0) {
     throw std::runtime_error("TempPostgres: pg_ctl stop failed (exit " + std::to_string(stop.exit_code) + "): " +
-                             Quote(stop.argv) + "\n" + stop.output + "\n--- server log ---\n" + LogTail());
+                             JoinArgs(stop.argv) + "\n" + stop.output + "\n--- server log ---\n" + LogTail());
   }
   running_ = false;
 }

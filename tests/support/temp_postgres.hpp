@@ -11,6 +11,11 @@
 // the way of the next run (new directory, new port), and the next run's startup stops such
 // orphans (their owning process is gone) and removes their directories.
 //
+// The server listens on 127.0.0.1 only (unix socket inside the directory), trusts every
+// local connection, allows 200 connections, and runs with fsync off: a crash loses the
+// cluster, which is thrown away anyway; a Stop() still checkpoints, so data survives
+// Stop()/Start().
+//
 // PostgreSQL binaries are taken from $FLEETCOMM_PG_BINDIR, else the newest
 // /usr/lib/postgresql/<N>/bin, else $PATH.
 //
@@ -34,7 +39,8 @@ class TempPostgres {
   TempPostgres(const TempPostgres&) = delete;
   TempPostgres& operator=(const TempPostgres&) = delete;
 
-  // libpq conninfo of the `postgres` database, as superuser `postgres`, over TCP.
+  // libpq key=value conninfo of the `postgres` database, as superuser `postgres`, over TCP:
+  // "host=127.0.0.1 port=N user=postgres dbname=postgres sslmode=disable".
   std::string AdminConnInfo() const;
   // libpq conninfo of database `dbname` on this cluster.
   std::string ConnInfo(const std::string& dbname) const;
