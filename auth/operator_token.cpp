@@ -54,18 +54,18 @@ std::string_view RoleName(Role role) {
   return "unknown";
 }
 
-std::string GenerateOperatorToken() {
+std::string GenerateSecret(std::string_view prefix) {
   std::array<unsigned char, kTokenRandomBytes> random{};
   if (RAND_bytes(random.data(), static_cast<int>(random.size())) != 1) {
-    throw std::runtime_error("could not gather randomness for a token");
+    throw std::runtime_error("could not gather randomness for a secret");
   }
-  return std::string(kTokenPrefix) + Base64Url(random.data(), random.size());
+  return std::string(prefix) + Base64Url(random.data(), random.size());
 }
 
-std::string OperatorTokenDigest(std::string_view token) {
+std::string SecretDigest(std::string_view secret) {
   std::array<unsigned char, 32> digest{};
   unsigned int length = 0;
-  if (EVP_Digest(token.data(), token.size(), digest.data(), &length, EVP_sha256(), nullptr) != 1) {
+  if (EVP_Digest(secret.data(), secret.size(), digest.data(), &length, EVP_sha256(), nullptr) != 1) {
     throw std::runtime_error("SHA-256 failed");
   }
   return std::string(reinterpret_cast<const char*>(digest.data()), length);

@@ -13,11 +13,17 @@ enum class Role { kAdmin, kAccountManager, kAuditor, kConsumer };
 std::optional<Role> ParseRole(std::string_view name);
 std::string_view RoleName(Role role);
 
-// "fco_" followed by 43 base64url characters (32 random bytes).
-std::string GenerateOperatorToken();
+// `prefix` followed by 43 base64url characters (32 random bytes from the OS CSPRNG).
+std::string GenerateSecret(std::string_view prefix);
 
-// Raw 32-byte SHA-256 of the token: the only form that is stored or compared.
-std::string OperatorTokenDigest(std::string_view token);
+// Raw 32-byte SHA-256 of a secret: the only form that is stored or compared. A fast digest
+// suffices because every secret carries 256 random bits: nothing to brute-force.
+std::string SecretDigest(std::string_view secret);
+
+// "fco_..." operator tokens and "RK-..." registration keys.
+inline std::string GenerateOperatorToken() { return GenerateSecret("fco_"); }
+inline std::string GenerateRegistrationKey() { return GenerateSecret("RK-"); }
+inline std::string OperatorTokenDigest(std::string_view token) { return SecretDigest(token); }
 
 // Extracts the token from an `Authorization: Bearer <token>` value; nullopt when the
 // header is not a well-formed bearer credential of our token format.

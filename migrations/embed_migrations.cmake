@@ -1,5 +1,6 @@
 # Writes a C++ file holding every migration as a raw string literal.
-# Invoked at build time with -DOUTPUT=<file> -DFILES=<sorted list of .sql files>.
+# Invoked at build time with -DOUTPUT=<file> -DFILES=<sorted .sql files joined with '|'>.
+string(REPLACE "|" ";" FILES "${FILES}")
 set(body "// Generated from migrations/*.sql by embed_migrations.cmake; do not edit.\n")
 string(APPEND body "#include \"migrations/embedded_migrations.hpp\"\n\nnamespace fleetcomm::migrations {\n")
 string(APPEND body "const std::vector<EmbeddedMigration>& All() {\n  static const std::vector<EmbeddedMigration> kAll = {\n")

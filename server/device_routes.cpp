@@ -1,10 +1,68 @@
 #include "server/device_routes.hpp"
 
-namespace fleetcomm::server {
+#include "server/db_executor.hpp"
+#include "server/json_input.hpp"
+#include "server/log.hpp"
+#include "server/representations.hpp"
+#include "storage/devices.hpp"
 
-void AddDeviceRoutes(Router&, ServerState&) {
-  // Registration, enrolment, uploads and polling arrive with their issues; until then
-  // every path answers 401 without an acceptable certificate and 404 with one.
+namespace fleetcomm::server {
+namespace {
+
+namespace asio = boost::asio;
+using protocol::ErrorCode;
+constexpr int kDefaultNextPollSeconds = 86400;
+
+Parsed<storage::Registration> ReadRegistration(const RequestContext& context) {
+  auto body = JsonObjectReader::Parse(context.request, {"serial", "manufacturer", "model", "firmware", "mac"});
+  if (!body) return body.error();
+  auto serial = body->RequiredString("serial", 128);
+  if (!serial) return serial.error();
+  auto manufacturer = body->RequiredString("manufacturer", 100);
+  if (!manufacturer) return manufacturer.error();
+  auto model = body->String("model", 200);
+  if (!model) return model.error();
+  auto firmware = body->String("firmware", 200);
+  if (!firmware) return firmware.error();
+  auto mac = body->String("mac", 64);
+  if (!mac) return mac.error();
+  return storage::Registration{std::move(*manufacturer), std::move(*serial), std::move(*model), std::move(*firmware),
+                               std::move(*mac), context.client_certificate->sha256_fingerprint};
+}
+
+}  // namespace
+
+void AddDeviceRoutes(Router& router, ServerState& state) {
+  // PROTOCOL.md 3.2: the certificate names the serial; the body must agree.
+  router.Add(http::verb::post, "/rs/v1/register", Access::kClientCertificate,
+             [&state](RequestContext& context) -> asio::awaitable<HttpResponse> {
+               auto registration = ReadRegistration(context);
+               if (!registration) co_return ErrorResponse(registration.error());
+               if (registration->serial != context.client_certificate->identity) {
+                 co_return ErrorResponse(ApiError(ErrorCode::kIdentityMismatch,
+                                                  "serial does not match the client certificate"));
+               }
+               auto work = [r = std::move(*registration)](pqxx::connection_base& c) {
+                 return storage::RegisterDevice(c, r);
+               };
+               auto pending = RunDb<storage::RegistrationOutcome>(state.pool, std::move(work));
+               auto outcome = co_await std::move(pending);
+               if (!outcome) co_return StorageFailure(context, outcome.error());
+               const auto& device = outcome->device;
+               if (outcome->certificate_changed) {
+                 Log(LogLevel::kInfo, "device_certificate_changed",
+                     {{"request_id", context.request_id}, {"device", device.id},
+                      {"fingerprint", context.client_certificate->sha256_fingerprint}});
+               }
+               if (device.state == "revoked") {
+                 co_return ErrorResponse(ApiError(ErrorCode::kRevoked, "this device has been revoked"));
+               }
+               if (device.state == "active") {
+                 co_return Json(200, {{"device_id", device.id}, {"state", "active"},
+                                      {"next_poll_s", kDefaultNextPollSeconds}});
+               }
+               co_return Json(202, {{"device_id", device.id}, {"state", "pending"}});
+             });
 }
 
 }  // namespace fleetcomm::server

@@ -155,6 +155,12 @@ class RequestLoop {
       co_await AnswerError(*refusal, false);
       co_return "access_refused";
     }
+    if (match.route != nullptr && context.operator_principal &&
+        !match.route->roles.Allows(context.operator_principal->role)) {
+      const ApiError forbidden(ErrorCode::kForbidden, "this token's role may not use this endpoint");
+      co_await AnswerError(forbidden, false);
+      co_return "forbidden";
+    }
     if (match.outcome != RouteMatch::Outcome::kFound) {
       const bool missing = match.outcome == RouteMatch::Outcome::kNotFound;
       HttpResponse response = ErrorResponse(missing ? ApiError(ErrorCode::kNotFound, "no such resource")

@@ -27,9 +27,9 @@ std::string_view PathOf(std::string_view target) {
   return query == std::string_view::npos ? target : target.substr(0, query);
 }
 
-void Router::Add(http::verb method, std::string pattern, Access access, Handler handler) {
+void Router::Add(http::verb method, std::string pattern, Access access, Handler handler, Roles roles) {
   auto segments = Split(pattern);
-  routes_.push_back({{method, std::move(pattern), access, std::move(handler)}, std::move(segments)});
+  routes_.push_back({{method, std::move(pattern), access, std::move(handler), roles}, std::move(segments)});
 }
 
 RouteMatch Router::Match(http::verb method, std::string_view target) const {

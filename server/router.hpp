@@ -4,6 +4,7 @@
 // segments and `{name}` placeholders; the pattern doubles as the bounded metrics label.
 #include "server/http.hpp"
 
+#include <initializer_list>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -17,11 +18,30 @@ enum class Access {
   kOperatorToken,      // operator listener: a valid bearer token (roles are checked per route later)
 };
 
+// Which operator roles may call a route; checked once, by the session, before the body
+// is read (403 forbidden otherwise). Ignored on listeners without operator tokens.
+class Roles {
+ public:
+  static Roles Any() { return Roles(0); }
+  static Roles Of(std::initializer_list<auth::Role> roles) {
+    unsigned mask = 0;
+    for (auto role : roles) mask |= Bit(role);
+    return Roles(mask);
+  }
+  bool Allows(auth::Role role) const { return mask_ == 0 || (mask_ & Bit(role)) != 0; }
+
+ private:
+  explicit Roles(unsigned mask) : mask_(mask) {}
+  static unsigned Bit(auth::Role role) { return 1u << static_cast<unsigned>(role); }
+  unsigned mask_;
+};
+
 struct Route {
   http::verb method;
   std::string pattern;
   Access access;
   Handler handler;
+  Roles roles = Roles::Any();
 };
 
 struct RouteMatch {
@@ -33,7 +53,7 @@ struct RouteMatch {
 
 class Router {
  public:
-  void Add(http::verb method, std::string pattern, Access access, Handler handler);
+  void Add(http::verb method, std::string pattern, Access access, Handler handler, Roles roles = Roles::Any());
   RouteMatch Match(http::verb method, std::string_view target) const;
 
  private:

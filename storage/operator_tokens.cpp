@@ -1,6 +1,7 @@
 #include "storage/operator_tokens.hpp"
 
 #include "storage/db_task.hpp"
+#include "storage/sql_params.hpp"
 
 #include <pqxx/pqxx>
 
@@ -15,20 +16,6 @@ constexpr const char* kFindToken =
     "SELECT id, name, role, account_ids FROM operator_tokens "
     "WHERE token_sha256 = $1 AND revoked_at IS NULL";
 
-// Builds a PostgreSQL array literal; ids are validated upstream, but quote anyway.
-std::string ArrayLiteral(const std::vector<std::string>& items) {
-  std::string out = "{";
-  for (std::size_t i = 0; i < items.size(); ++i) {
-    if (i != 0) out += ',';
-    out += '"';
-    for (char c : items[i]) {
-      if (c == '"' || c == '\\') out += '\\';
-      out += c;
-    }
-    out += '"';
-  }
-  return out + "}";
-}
 
 std::vector<std::string> ParseTextArray(const pqxx::field& field) {
   std::vector<std::string> out;
@@ -47,7 +34,7 @@ StorageResult<long long> InsertOperatorToken(pqxx::connection_base& conn, const 
   try {
     pqxx::work tx(conn);
     pqxx::binarystring digest(token_sha256);
-    auto row = tx.exec_params1(kInsertToken, digest, name, role, ArrayLiteral(account_ids));
+    auto row = tx.exec_params1(kInsertToken, digest, name, role, TextArrayLiteral(account_ids));
     tx.commit();
     return row[0].as<long long>();
   } catch (...) {

@@ -1,0 +1,46 @@
+#pragma once
+// Reading request bodies and query strings into typed values, refusing anything malformed
+// with 422 invalid_request (or 400 for query syntax) and a message that names the field.
+#include "server/http.hpp"
+
+#include <boost/system/result.hpp>
+#include <nlohmann/json_fwd.hpp>
+
+#include <map>
+#include <optional>
+#include <string>
+
+namespace fleetcomm::server {
+
+template <class T>
+using Parsed = boost::system::result<T, ApiError>;
+
+// A JSON object body; unknown members are refused so that typos do not pass silently.
+class JsonObjectReader {
+ public:
+  static Parsed<JsonObjectReader> Parse(const HttpRequest& request, std::initializer_list<const char*> known_fields);
+
+  Parsed<std::optional<std::string>> String(const char* field, std::size_t max_bytes) const;
+  Parsed<std::string> RequiredString(const char* field, std::size_t max_bytes) const;
+  Parsed<std::optional<bool>> Bool(const char* field) const;
+  Parsed<std::optional<long long>> Integer(const char* field, long long min, long long max) const;
+
+  JsonObjectReader(JsonObjectReader&&) noexcept;
+  JsonObjectReader& operator=(JsonObjectReader&&) noexcept;
+  ~JsonObjectReader();
+
+ private:
+  explicit JsonObjectReader(std::unique_ptr<nlohmann::json> object);
+  std::unique_ptr<nlohmann::json> object_;
+};
+
+// ?a=1&b=x%20y, percent-decoded; 400 on bad escapes or repeated names.
+Parsed<std::map<std::string, std::string>> ParseQuery(std::string_view target);
+
+struct ListParams {
+  int limit = 100;    // ?limit=, 1..1000
+  std::string after;  // ?after=<cursor>
+};
+Parsed<ListParams> ParseListParams(const std::map<std::string, std::string>& query);
+
+}  // namespace fleetcomm::server
