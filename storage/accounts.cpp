@@ -1,6 +1,7 @@
 #include "storage/accounts.hpp"
 
 #include "storage/db_task.hpp"
+#include "storage/paging.hpp"
 #include "storage/sql_params.hpp"
 
 #include <pqxx/pqxx>
@@ -85,15 +86,7 @@ StorageResult<Page<Account>> ListAccounts(pqxx::connection_base& conn,
     const std::optional<std::string> scope_array = scope ? std::optional<std::string>(TextArrayLiteral(*scope)) : std::nullopt;
     // One row more than asked tells whether a next page exists.
     auto rows = tx.exec_params(kListAccounts, after, OptionalText(scope_array).get(), limit + 1);
-    Page<Account> page;
-    for (const auto& row : rows) {
-      if (static_cast<int>(page.items.size()) == limit) {
-        page.next = page.items.back().id;
-        break;
-      }
-      page.items.push_back(ReadAccount(row));
-    }
-    return page;
+    return MakePage<Account>(rows, limit, ReadAccount, [](const Account& a) { return a.id; });
   } catch (...) {
     return TranslateCurrentException();
   }

@@ -1,6 +1,7 @@
 #include "storage/devices.hpp"
 
 #include "storage/db_task.hpp"
+#include "storage/paging.hpp"
 #include "storage/sql_params.hpp"
 
 #include <pqxx/pqxx>
@@ -119,15 +120,7 @@ StorageResult<Page<Device>> ListDevices(pqxx::connection_base& conn, const Devic
     const auto scope = filter.scope ? std::optional<std::string>(TextArrayLiteral(*filter.scope)) : std::nullopt;
     auto rows = tx.exec_params(kList, after, OptionalText(scope).get(), OptionalText(filter.account_id).get(),
                                OptionalText(filter.state).get(), OptionalText(filter.serial).get(), limit + 1);
-    Page<Device> page;
-    for (const auto& row : rows) {
-      if (static_cast<int>(page.items.size()) == limit) {
-        page.next = page.items.back().id;
-        break;
-      }
-      page.items.push_back(ReadDevice(row));
-    }
-    return page;
+    return MakePage<Device>(rows, limit, ReadDevice, [](const Device& d) { return d.id; });
   } catch (...) {
     return TranslateCurrentException();
   }

@@ -10,6 +10,7 @@
 #include <set>
 
 using fleetcomm::testing::ClientTls;
+using fleetcomm::testing::CreateOperatorToken;
 using fleetcomm::testing::HttpClient;
 using fleetcomm::testing::HttpResult;
 using fleetcomm::testing::RunCommand;
@@ -17,15 +18,6 @@ using fleetcomm::testing::RunningFleetcomm;
 using nlohmann::json;
 
 namespace {
-
-std::string CreateToken(const RunningFleetcomm& fleetcomm, const std::vector<std::string>& extra) {
-  std::vector<std::string> args = {"token", "create", "--config", fleetcomm.config.path};
-  args.insert(args.end(), extra.begin(), extra.end());
-  const auto created = RunCommand(args);
-  INFO("stderr: " << created.err);
-  REQUIRE(created.exit_code == 0);
-  return created.out.substr(0, created.out.size() - 1);
-}
 
 class Operator {
  public:
@@ -66,7 +58,7 @@ HttpResult Register(const RunningFleetcomm& fleetcomm, const fleetcomm::testing:
 
 TEST_CASE("accounts: admins create, scopes decide who sees what", "[e2e][identity]") {
   RunningFleetcomm fleetcomm;
-  Operator admin(fleetcomm, CreateToken(fleetcomm, {"--role", "admin"}));
+  Operator admin(fleetcomm, CreateOperatorToken(fleetcomm, {"--role", "admin"}));
   const json created = admin.CallJson("POST", "/api/v1/accounts", 201, {{"name", "Acme Corp"}, {"meter_billing", true}});
   const std::string id = created["id"];
   CHECK(id.rfind("ac_", 0) == 0);
@@ -75,7 +67,7 @@ TEST_CASE("accounts: admins create, scopes decide who sees what", "[e2e][identit
   CHECK(created["supply_low_percent"] == 20);
   const json other = admin.CallJson("POST", "/api/v1/accounts", 201, {{"name", "Other"}});
 
-  Operator manager(fleetcomm, CreateToken(fleetcomm, {"--role", "account_manager", "--account", id}));
+  Operator manager(fleetcomm, CreateOperatorToken(fleetcomm, {"--role", "account_manager", "--account", id}));
   CHECK(manager.CallJson("GET", "/api/v1/accounts/" + id, 200)["name"] == "Acme Corp");
   // Another account's id answers exactly like a missing one.
   const auto hidden = manager.Call("GET", "/api/v1/accounts/" + other["id"].get<std::string>());
@@ -93,16 +85,16 @@ TEST_CASE("accounts: admins create, scopes decide who sees what", "[e2e][identit
   CHECK(patched["supply_low_percent"] == 15);
   CHECK(patched["meter_billing"] == true);
 
-  Operator auditor(fleetcomm, CreateToken(fleetcomm, {"--role", "auditor"}));
+  Operator auditor(fleetcomm, CreateOperatorToken(fleetcomm, {"--role", "auditor"}));
   CHECK(auditor.CallJson("GET", "/api/v1/accounts", 200)["items"].size() == 2);
   CHECK(auditor.Call("PATCH", "/api/v1/accounts/" + id, json{{"name", "y"}}.dump()).status == 403);
-  Operator consumer(fleetcomm, CreateToken(fleetcomm, {"--role", "consumer"}));
+  Operator consumer(fleetcomm, CreateOperatorToken(fleetcomm, {"--role", "consumer"}));
   CHECK(consumer.Call("GET", "/api/v1/accounts").status == 403);
 }
 
 TEST_CASE("accounts: bad input gets 422 and changes nothing", "[e2e][identity]") {
   RunningFleetcomm fleetcomm;
-  Operator admin(fleetcomm, CreateToken(fleetcomm, {"--role", "admin"}));
+  Operator admin(fleetcomm, CreateOperatorToken(fleetcomm, {"--role", "admin"}));
   const auto before = CountRows(fleetcomm, "accounts");
   for (const std::string& body : {std::string("not json"), std::string("[1,2]"), json{{"name", 5}}.dump(),
                                   json{{"name", std::string(201, 'n')}}.dump(), json{{"name", ""}}.dump(),
@@ -122,7 +114,7 @@ TEST_CASE("accounts: bad input gets 422 and changes nothing", "[e2e][identity]")
 
 TEST_CASE("accounts: lists page with a cursor", "[e2e][identity]") {
   RunningFleetcomm fleetcomm;
-  Operator admin(fleetcomm, CreateToken(fleetcomm, {"--role", "admin"}));
+  Operator admin(fleetcomm, CreateOperatorToken(fleetcomm, {"--role", "admin"}));
   std::set<std::string> created;
   for (int i = 0; i < 5; ++i) {
     created.insert(admin.CallJson("POST", "/api/v1/accounts", 201, {{"name", "a" + std::to_string(i)}})["id"]);
@@ -140,7 +132,7 @@ TEST_CASE("accounts: lists page with a cursor", "[e2e][identity]") {
 
 TEST_CASE("registration keys: the secret is shown once and stored only as a digest", "[e2e][identity]") {
   RunningFleetcomm fleetcomm;
-  Operator admin(fleetcomm, CreateToken(fleetcomm, {"--role", "admin"}));
+  Operator admin(fleetcomm, CreateOperatorToken(fleetcomm, {"--role", "admin"}));
   const std::string account = admin.CallJson("POST", "/api/v1/accounts", 201, {{"name", "Keys"}})["id"];
   const json key = admin.CallJson("POST", "/api/v1/accounts/" + account + "/registration-keys", 201,
                                   {{"expires_in_s", 3600}, {"max_uses", 5}});
@@ -165,7 +157,7 @@ TEST_CASE("registration keys: the secret is shown once and stored only as a dige
 
 TEST_CASE("device registration: unknown is pending, pre-provisioned is active, revoked is refused", "[e2e][identity]") {
   RunningFleetcomm fleetcomm;
-  Operator admin(fleetcomm, CreateToken(fleetcomm, {"--role", "admin"}));
+  Operator admin(fleetcomm, CreateOperatorToken(fleetcomm, {"--role", "admin"}));
   const std::string account = admin.CallJson("POST", "/api/v1/accounts", 201, {{"name", "Printers Inc"}})["id"];
 
   // Unknown serial: pending, and an account manager cannot see it.
@@ -176,7 +168,7 @@ TEST_CASE("device registration: unknown is pending, pre-provisioned is active, r
   const json pending = json::parse(first.body);
   CHECK(pending["state"] == "pending");
   const std::string device_id = pending["device_id"];
-  Operator manager(fleetcomm, CreateToken(fleetcomm, {"--role", "account_manager", "--account", account}));
+  Operator manager(fleetcomm, CreateOperatorToken(fleetcomm, {"--role", "account_manager", "--account", account}));
   CHECK(manager.Call("GET", "/api/v1/devices/" + device_id).status == 404);
   CHECK(admin.CallJson("GET", "/api/v1/devices?state=pending", 200)["items"].size() == 1);
 

@@ -7,22 +7,13 @@
 #include <pqxx/pqxx>
 
 using fleetcomm::testing::ClientTls;
+using fleetcomm::testing::CreateOperatorToken;
 using fleetcomm::testing::HttpClient;
 using fleetcomm::testing::HttpResult;
 using fleetcomm::testing::RunCommand;
 using fleetcomm::testing::RunningFleetcomm;
 
 namespace {
-
-std::string CreateToken(const RunningFleetcomm& fleetcomm, const std::vector<std::string>& extra) {
-  std::vector<std::string> args = {"token", "create", "--config", fleetcomm.config.path};
-  args.insert(args.end(), extra.begin(), extra.end());
-  const auto created = RunCommand(args);
-  INFO("stderr: " << created.err);
-  REQUIRE(created.exit_code == 0);
-  REQUIRE(created.out.size() > 1);
-  return created.out.substr(0, created.out.size() - 1);  // without the newline
-}
 
 void CheckUnauthorized(const HttpResult& result) {
   INFO(result.Describe());
@@ -45,15 +36,15 @@ TEST_CASE("operator listener: requests without a valid token are 401 unauthorize
     CheckUnauthorized(client.Get("/api/v1/token", {{"Authorization", "Bearer " + unknown}}));
   }
   SECTION("wrong scheme") {
-    const std::string token = CreateToken(fleetcomm, {"--role", "admin"});
+    const std::string token = CreateOperatorToken(fleetcomm, {"--role", "admin"});
     CheckUnauthorized(client.Get("/api/v1/token", {{"Authorization", "Basic " + token}}));
   }
 }
 
 TEST_CASE("operator listener: a created token authenticates until it is revoked", "[e2e][operator]") {
   RunningFleetcomm fleetcomm;
-  const std::string admin = CreateToken(fleetcomm, {"--role", "admin", "--name", "ops team"});
-  const std::string manager = CreateToken(fleetcomm, {"--role", "account_manager", "--account", "ac_one"});
+  const std::string admin = CreateOperatorToken(fleetcomm, {"--role", "admin", "--name", "ops team"});
+  const std::string manager = CreateOperatorToken(fleetcomm, {"--role", "account_manager", "--account", "ac_one"});
   HttpClient client(fleetcomm.config.ports.operator_api, ClientTls(fleetcomm.pki));
 
   const auto as_admin = client.Get("/api/v1/token", {{"Authorization", "Bearer " + admin}});

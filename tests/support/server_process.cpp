@@ -3,6 +3,7 @@
 #include "tests/support/temp_postgres.hpp"
 
 #include <arpa/inet.h>
+#include <catch2/catch.hpp>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -279,5 +280,15 @@ RunningFleetcomm::RunningFleetcomm(const ConfigOverrides& overrides)
       database(TempPostgres::Instance().CreateDatabase()),
       config(WriteServerConfig(dir.path(), pki, database, overrides)),
       process(config) {}
+
+std::string CreateOperatorToken(const RunningFleetcomm& fleetcomm, const std::vector<std::string>& extra) {
+  std::vector<std::string> args = {"token", "create", "--config", fleetcomm.config.path};
+  args.insert(args.end(), extra.begin(), extra.end());
+  const auto created = RunCommand(args);
+  INFO("stderr: " << created.err);
+  REQUIRE(created.exit_code == 0);
+  REQUIRE(created.out.size() > 1);
+  return created.out.substr(0, created.out.size() - 1);  // without the newline
+}
 
 }  // namespace fleetcomm::testing

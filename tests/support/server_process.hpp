@@ -110,4 +110,8 @@ struct RunningFleetcomm {
   ServerProcess process;
 };
 
+// Runs `fleetcomm token create --config <fleetcomm's config> <extra>` and returns the
+// token (fails the test if the command fails).
+std::string CreateOperatorToken(const RunningFleetcomm& fleetcomm, const std::vector<std::string>& extra);
+
 }  // namespace fleetcomm::testing
