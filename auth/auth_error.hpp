@@ -11,6 +11,8 @@ enum class AuthErrc {
   kCertificateRejected,  // presented, chains to a trust anchor, but fails our own checks
   kTokenMissing,
   kTokenInvalid,
+  kInternal,    // our own failure (randomness, signing, a caller's invalid argument): 500
+  kInvalidCsr,  // an enrolment or renewal CSR we will not sign: the client sent a bad request
 };
 
 struct AuthError {

@@ -48,6 +48,10 @@ ApiError FromAuthError(const auth::AuthError& error) {
       return {ErrorCode::kUnauthorized, "a bearer token is required", error.detail};
     case AuthErrc::kTokenInvalid:
       return {ErrorCode::kUnauthorized, "the bearer token is not valid", error.detail};
+    case AuthErrc::kInternal:
+      return {ErrorCode::kInternal, "internal error", error.detail};
+    case AuthErrc::kInvalidCsr:
+      return {ErrorCode::kInvalidRequest, "the certificate signing request is not acceptable", error.detail};
   }
   return {ErrorCode::kInternal, "internal error", error.detail};
 }
