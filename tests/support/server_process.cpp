@@ -140,17 +140,6 @@ std::optional<int> WaitChild(pid_t pid, std::chrono::milliseconds timeout) {
 
 }  // namespace
 
-TempDir::TempDir() {
-  char pattern[] = "/tmp/fleetcomm-e2e-XXXXXX";
-  if (mkdtemp(pattern) == nullptr) ThrowErrno("mkdtemp");
-  path_ = pattern;
-}
-
-TempDir::~TempDir() {
-  std::error_code ignored;
-  std::filesystem::remove_all(path_, ignored);
-}
-
 ServerConfig WriteServerConfig(const std::string& dir, const TestPkiFiles& pki, const std::string& database_url,
                                const ConfigOverrides& overrides) {
   ServerConfig config{dir, dir + "/fleetcomm.conf", FindFreePorts()};

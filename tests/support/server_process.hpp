@@ -3,6 +3,7 @@
 // file for a test PKI and database on free loopback ports, `serve` with its output in a
 // log file, signals, exit codes, and the one-shot commands (`migrate`, `token create`).
 #include "tests/support/https_client.hpp"
+#include "tests/support/temp_dir.hpp"
 #include "tests/support/test_pki.hpp"
 
 #include <sys/types.h>
@@ -15,20 +16,6 @@
 #include <vector>
 
 namespace fleetcomm::testing {
-
-// A mkdtemp directory under /tmp, removed with its contents at scope exit.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-  std::string File(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
 
 struct ServerPorts {
   std::uint16_t device = 0;

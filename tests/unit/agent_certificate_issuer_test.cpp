@@ -1,5 +1,6 @@
 #include "auth/agent_certificate_issuer.hpp"
 #include "auth/client_certificate.hpp"
+#include "tests/support/temp_dir.hpp"
 #include "tests/support/test_pki.hpp"
 
 #include <catch2/catch.hpp>
@@ -20,28 +21,10 @@
 using namespace fleetcomm;
 using testing::CertOptions;
 using testing::KeyOptions;
+using testing::TempDir;
 using testing::X509Ptr;
 
 namespace {
-
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "fleetcomm-issuer-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 const testing::TestCertificate& AgentCa() {
   static const auto ca = [] {

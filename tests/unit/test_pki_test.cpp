@@ -1,3 +1,4 @@
+#include "tests/support/temp_dir.hpp"
 #include "tests/support/test_pki.hpp"
 
 #include <catch2/catch.hpp>
@@ -16,25 +17,6 @@
 
 namespace fleetcomm::testing {
 namespace {
-
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "fleetcomm-pki-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 X509Ptr ReadCert(const std::string& path) {
   FILE* file = std::fopen(path.c_str(), "r");
