@@ -3,6 +3,7 @@
 #include "server/log.hpp"
 #include "server/request_id.hpp"
 #include "server/request_loop.hpp"
+#include "server/tls_contexts.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/post.hpp>
@@ -121,6 +122,7 @@ asio::awaitable<void> ServeTlsConnection(asio::ip::tcp::socket socket, ListenerC
     const auto reason = HandshakeFailureReason(handshake_ec, ssl);
     listener.state.metrics.HandshakeFailed(listener.kind, reason);
     X509* presented = SSL_get0_peer_certificate(ssl);
+    const RefusedCertificate* refused = RefusedPeerCertificate(ssl);
     const long verify = SSL_get_verify_result(ssl);
     Log(LogLevel::kInfo, "tls_handshake_failed",
         {{"conn", info.id},
@@ -128,8 +130,8 @@ asio::awaitable<void> ServeTlsConnection(asio::ip::tcp::socket socket, ListenerC
          {"remote", info.remote_address},
          {"reason", reason},
          {"detail", verify != X509_V_OK ? X509_verify_cert_error_string(verify) : handshake_ec.message()},
-         {"subject", auth::DescribeSubject(presented)},
-         {"fingerprint", auth::Sha256FingerprintHex(presented)}});
+         {"subject", refused != nullptr ? refused->subject : auth::DescribeSubject(presented)},
+         {"fingerprint", refused != nullptr ? refused->fingerprint : auth::Sha256FingerprintHex(presented)}});
     co_return;
   }
   if (listener.kind == ListenerKind::kDevice) {

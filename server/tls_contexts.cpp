@@ -1,5 +1,7 @@
 #include "server/tls_contexts.hpp"
 
+#include "auth/client_certificate.hpp"
+
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
@@ -49,6 +51,27 @@ std::shared_ptr<ssl::context> BaseServerContext(const TlsFiles& files, const cha
   return context;
 }
 
+void FreeRefused(void*, void* pointer, CRYPTO_EX_DATA*, int, long, void*) {
+  delete static_cast<RefusedCertificate*>(pointer);
+}
+
+int RefusedIndex() {
+  static const int kIndex = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, FreeRefused);
+  return kIndex;
+}
+
+// Lets OpenSSL decide; only remembers the leaf it refused, once per connection.
+int RecordRefusal(int preverify_ok, X509_STORE_CTX* store) {
+  if (preverify_ok == 1) return 1;
+  auto* ssl = static_cast<SSL*>(X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
+  X509* leaf = X509_STORE_CTX_get0_cert(store);
+  if (ssl != nullptr && leaf != nullptr && SSL_get_ex_data(ssl, RefusedIndex()) == nullptr) {
+    SSL_set_ex_data(ssl, RefusedIndex(),
+                    new RefusedCertificate{auth::DescribeSubject(leaf), auth::Sha256FingerprintHex(leaf)});
+  }
+  return preverify_ok;
+}
+
 std::shared_ptr<ssl::context> DeviceContext(const Config& config) {
   auto context = BaseServerContext(config.device_tls, "device.tls");
   SSL_CTX* ctx = context->native_handle();
@@ -68,7 +91,7 @@ std::shared_ptr<ssl::context> DeviceContext(const Config& config) {
   SSL_CTX_set_client_CA_list(ctx, client_cas);
   // Request a certificate without requiring one: enrolment is the one route that takes
   // another credential, and the session answers 401 certificate_rejected elsewhere.
-  SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+  SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, RecordRefusal);
   X509_VERIFY_PARAM* param = SSL_CTX_get0_param(ctx);
   // The configured CAs are trust anchors even when they are intermediates, and a client
   // certificate must be issued directly by one of them. The depth counts untrusted CAs
@@ -83,6 +106,10 @@ std::shared_ptr<ssl::context> DeviceContext(const Config& config) {
 }
 
 }  // namespace
+
+const RefusedCertificate* RefusedPeerCertificate(SSL* ssl) {
+  return static_cast<const RefusedCertificate*>(SSL_get_ex_data(ssl, RefusedIndex()));
+}
 
 TlsContexts BuildTlsContexts(const Config& config) {
   return {DeviceContext(config), BaseServerContext(config.operator_tls, "operator.tls")};

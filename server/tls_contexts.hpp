@@ -8,6 +8,9 @@
 
 #include <memory>
 #include <mutex>
+#include <string>
+
+typedef struct ssl_st SSL;
 
 namespace fleetcomm::server {
 
@@ -18,6 +21,15 @@ struct TlsContexts {
 
 // Throws ConfigError naming the file at fault.
 TlsContexts BuildTlsContexts(const Config& config);
+
+// The client certificate OpenSSL refused during a handshake on this connection, if any.
+// OpenSSL discards a peer certificate that fails verification, so the device context's
+// verify callback keeps its description for the failure log (and, later, the audit).
+struct RefusedCertificate {
+  std::string subject;
+  std::string fingerprint;
+};
+const RefusedCertificate* RefusedPeerCertificate(ssl_st* ssl);
 
 class TlsContextStore {
  public:

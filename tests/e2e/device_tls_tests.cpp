@@ -10,6 +10,7 @@
 using fleetcomm::testing::CertKeyPaths;
 using fleetcomm::testing::ClientTls;
 using fleetcomm::testing::HttpClient;
+using fleetcomm::testing::TestCertificate;
 using fleetcomm::testing::HttpResult;
 using fleetcomm::testing::RunningFleetcomm;
 using fleetcomm::testing::TlsClientOptions;
@@ -55,6 +56,9 @@ void CheckRefused(RunningFleetcomm& fleetcomm, const CertKeyPaths& cert, int ver
     std::this_thread::sleep_for(20ms);
   }
   CHECK(Refusals(fleetcomm) == before + 1);
+  // Whether OpenSSL or fleetcomm refused it, the log names the certificate that was refused.
+  const std::string fingerprint = TestCertificate::LoadFiles(cert.cert, cert.key).Sha256FingerprintHex();
+  CHECK(fleetcomm.process.CountInLog("fingerprint=" + fingerprint) >= 1);
 }
 
 }  // namespace
