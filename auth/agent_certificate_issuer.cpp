@@ -305,4 +305,16 @@ AuthResult<IssuedCertificate> AgentCertificateIssuer::Issue(const ValidatedCsr& 
   return issued;
 }
 
+std::string NewAgentId() {
+  std::array<unsigned char, 10> bytes{};
+  if (RAND_bytes(bytes.data(), static_cast<int>(bytes.size())) != 1) throw std::runtime_error("RAND_bytes failed");
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string id = "ag_";
+  for (unsigned char b : bytes) {
+    id += kHex[b >> 4];
+    id += kHex[b & 0x0F];
+  }
+  return id;
+}
+
 }  // namespace fleetcomm::auth

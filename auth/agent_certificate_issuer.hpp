@@ -60,4 +60,7 @@ class AgentCertificateIssuer {
   std::string ca_cert_pem_;
 };
 
+// "ag_" and 20 random lowercase hex digits: the id, and the CN of the agent's certificate.
+std::string NewAgentId();
+
 }  // namespace fleetcomm::auth

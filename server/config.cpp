@@ -87,8 +87,12 @@ const std::vector<KeySpec>& Specs() {
        [](Config& c, const std::string& v) { c.device_trust_anchors = ParseList(v); }},
       {{"agent.ca_cert", "", "PEM certificate of the CA that issues agent certificates (required)"},
        [](Config& c, const std::string& v) { c.agent_ca.certificate = v; }},
-      {{"agent.ca_key", "", "PEM private key of agent.ca_cert"},
+      {{"agent.ca_key", "", "PEM private key of agent.ca_cert; empty: enrolment answers 503"},
        [](Config& c, const std::string& v) { c.agent_ca.private_key = v; }},
+      {{"agent.certificate_lifetime_days", "365", "validity of the certificates issued to agents"},
+       [](Config& c, const std::string& v) {
+         c.agent_certificate_lifetime = std::chrono::seconds(ParseInteger(v, 1, 3650) * 86400);
+       }},
       {{"operator.listen", "127.0.0.1:9443", "operator API listener (TLS, bearer tokens)"},
        Listen(&Config::operator_listen)},
       {{"operator.tls_cert", "", "PEM certificate chain of the operator listener; empty: device.tls_cert"},

@@ -29,6 +29,7 @@ struct Config {
   TlsFiles device_tls;
   std::vector<std::string> device_trust_anchors;  // manufacturer CA files
   TlsFiles agent_ca;                              // the CA that issues agent certificates
+  std::chrono::seconds agent_certificate_lifetime{365 * 86400};
 
   ListenAddress operator_listen{"127.0.0.1", 9443};
   TlsFiles operator_tls;  // defaults to device_tls when empty

@@ -1,6 +1,7 @@
 #include "server/device_routes.hpp"
 
 #include "server/db_executor.hpp"
+#include "server/enrollment_routes.hpp"
 #include "server/json_input.hpp"
 #include "server/log.hpp"
 #include "server/representations.hpp"
@@ -33,6 +34,8 @@ Parsed<storage::Registration> ReadRegistration(const RequestContext& context) {
 }  // namespace
 
 void AddDeviceRoutes(Router& router, ServerState& state) {
+  AddEnrollmentRoutes(router, state);
+
   // PROTOCOL.md 3.2: the certificate names the serial; the body must agree.
   router.Add(http::verb::post, "/rs/v1/register", Access::kClientCertificate,
              [&state](RequestContext& context) -> asio::awaitable<HttpResponse> {

@@ -56,7 +56,12 @@ Parsed<JsonObjectReader> JsonObjectReader::Parse(const HttpRequest& request,
                                                  std::initializer_list<const char*> known_fields) {
   auto object = std::make_unique<nlohmann::json>(nlohmann::json::parse(request.body(), nullptr, false));
   if (object->is_discarded()) return Invalid("the body is not valid JSON");
-  if (!object->is_object()) return Invalid("the body must be a JSON object");
+  return FromValue(std::move(object), "the body", known_fields);
+}
+
+Parsed<JsonObjectReader> JsonObjectReader::FromValue(std::unique_ptr<nlohmann::json> object, const std::string& where,
+                                                     std::initializer_list<const char*> known_fields) {
+  if (!object->is_object()) return Invalid(where + " must be a JSON object");
   for (const auto& [name, value] : object->items()) {
     bool known = false;
     for (const char* field : known_fields) known = known || name == field;
@@ -65,7 +70,15 @@ Parsed<JsonObjectReader> JsonObjectReader::Parse(const HttpRequest& request,
   return JsonObjectReader(std::move(object));
 }
 
-Parsed<std::optional<std::string>> JsonObjectReader::String(const char* field, std::size_t max_bytes) const {
+Parsed<JsonObjectReader> JsonObjectReader::Object(const char* field,
+                                                  std::initializer_list<const char*> known_fields) const {
+  auto it = object_->find(field);
+  if (it == object_->end() || it->is_null()) return Invalid(std::string(field) + " is required");
+  return FromValue(std::make_unique<nlohmann::json>(*it), field, known_fields);
+}
+
+Parsed<std::optional<std::string>> JsonObjectReader::String(const char* field, std::size_t max_bytes,
+                                                            bool multiline) const {
   auto it = object_->find(field);
   if (it == object_->end() || it->is_null()) return std::optional<std::string>{};
   if (!it->is_string()) return Invalid(std::string(field) + " must be a string");
@@ -74,13 +87,17 @@ Parsed<std::optional<std::string>> JsonObjectReader::String(const char* field, s
     return Invalid(std::string(field) + " is longer than " + std::to_string(max_bytes) + " bytes");
   }
   for (char c : value) {
-    if (static_cast<unsigned char>(c) < 0x20) return Invalid(std::string(field) + " contains control characters");
+    const bool allowed_space = multiline && (c == '\n' || c == '\r' || c == '\t');
+    if (static_cast<unsigned char>(c) < 0x20 && !allowed_space) {
+      return Invalid(std::string(field) + " contains control characters");
+    }
   }
   return std::optional<std::string>(std::move(value));
 }
 
-Parsed<std::string> JsonObjectReader::RequiredString(const char* field, std::size_t max_bytes) const {
-  auto value = String(field, max_bytes);
+Parsed<std::string> JsonObjectReader::RequiredString(const char* field, std::size_t max_bytes,
+                                                     bool multiline) const {
+  auto value = String(field, max_bytes, multiline);
   if (!value) return value.error();
   if (!*value || (*value)->empty()) return Invalid(std::string(field) + " is required");
   return std::move(**value);

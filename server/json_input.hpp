@@ -20,10 +20,13 @@ class JsonObjectReader {
  public:
   static Parsed<JsonObjectReader> Parse(const HttpRequest& request, std::initializer_list<const char*> known_fields);
 
-  Parsed<std::optional<std::string>> String(const char* field, std::size_t max_bytes) const;
-  Parsed<std::string> RequiredString(const char* field, std::size_t max_bytes) const;
+  // Strings refuse control characters unless `multiline` (then \n, \r and \t pass: PEM).
+  Parsed<std::optional<std::string>> String(const char* field, std::size_t max_bytes, bool multiline = false) const;
+  Parsed<std::string> RequiredString(const char* field, std::size_t max_bytes, bool multiline = false) const;
   Parsed<std::optional<bool>> Bool(const char* field) const;
   Parsed<std::optional<long long>> Integer(const char* field, long long min, long long max) const;
+  // A required nested object, read with the same rules.
+  Parsed<JsonObjectReader> Object(const char* field, std::initializer_list<const char*> known_fields) const;
 
   JsonObjectReader(JsonObjectReader&&) noexcept;
   JsonObjectReader& operator=(JsonObjectReader&&) noexcept;
@@ -31,6 +34,8 @@ class JsonObjectReader {
 
  private:
   explicit JsonObjectReader(std::unique_ptr<nlohmann::json> object);
+  static Parsed<JsonObjectReader> FromValue(std::unique_ptr<nlohmann::json> object, const std::string& where,
+                                            std::initializer_list<const char*> known_fields);
   std::unique_ptr<nlohmann::json> object_;
 };
 

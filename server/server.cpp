@@ -1,5 +1,6 @@
 #include "server/server.hpp"
 
+#include "auth/agent_certificate_issuer.hpp"
 #include "jobs/periodic_runner.hpp"
 #include "server/blocking_db.hpp"
 #include "server/device_routes.hpp"
@@ -65,6 +66,18 @@ bool SchemaAllowsStart(storage::DbPool& pool) {
   return true;
 }
 
+std::unique_ptr<auth::AgentCertificateIssuer> MakeAgentIssuer(const Config& config) {
+  if (config.agent_ca.private_key.empty()) {
+    Log(LogLevel::kWarn, "enrolment_disabled", {{"reason", "agent.ca_key is not set"}});
+    return nullptr;
+  }
+  try {
+    return std::make_unique<auth::AgentCertificateIssuer>(config.agent_ca.certificate, config.agent_ca.private_key);
+  } catch (const std::exception& e) {
+    throw ConfigError(std::string("agent.ca_cert/agent.ca_key: ") + e.what());
+  }
+}
+
 class RunningServer {
  public:
   explicit RunningServer(const Config& config)
@@ -72,7 +85,8 @@ class RunningServer {
         tls_(BuildTlsContexts(config)),
         threads_(config.threads > 0 ? config.threads
                                     : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))),
-        state_{config_, pool_, metrics_, {}, {}, {}},
+        agent_issuer_(MakeAgentIssuer(config)),
+        state_{config_, pool_, metrics_, agent_issuer_.get(), {}, {}, {}},
         device_{ListenerKind::kDevice, device_router_, state_, {}},
         operator_{ListenerKind::kOperator, operator_router_, state_, {}},
         ops_{ListenerKind::kOps, ops_router_, state_, {}},
@@ -167,6 +181,7 @@ class RunningServer {
   ServerMetrics metrics_;
   TlsContextStore tls_;
   int threads_;
+  std::unique_ptr<auth::AgentCertificateIssuer> agent_issuer_;
   ServerState state_;
   Router device_router_;
   Router operator_router_;

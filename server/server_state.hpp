@@ -9,12 +9,17 @@
 
 #include <atomic>
 
+namespace fleetcomm::auth {
+class AgentCertificateIssuer;
+}
+
 namespace fleetcomm::server {
 
 struct ServerState {
   const Config& config;
   storage::DbPool& pool;
   ServerMetrics& metrics;
+  const auth::AgentCertificateIssuer* agent_issuer;  // null when agent.ca_key is not set
   std::atomic<int> in_flight{0};
   std::atomic<bool> draining{false};
   ConnectionRegistry connections;

@@ -52,4 +52,9 @@ TEST_CASE("JSON bodies: types, lengths and unknown fields", "[json_input]") {
   auto control = JsonObjectReader::Parse(WithBody(R"({"name":"a\u0001b"})"), {"name"});
   REQUIRE(control.has_value());
   CHECK(control->String("name", 10).error().status == 422);
+  auto pem = JsonObjectReader::Parse(WithBody(R"({"csr":"-----BEGIN\nabc\r\n","bell":"a\u0007"})"), {"csr", "bell"});
+  REQUIRE(pem.has_value());
+  CHECK(pem->String("csr", 100).error().status == 422);
+  CHECK(pem->RequiredString("csr", 100, true).value() == "-----BEGIN\nabc\r\n");
+  CHECK(pem->String("bell", 100, true).error().status == 422);
 }
