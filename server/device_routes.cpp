@@ -4,6 +4,7 @@
 #include "server/enrollment_routes.hpp"
 #include "server/json_input.hpp"
 #include "server/log.hpp"
+#include "server/next_poll.hpp"
 #include "server/representations.hpp"
 #include "storage/devices.hpp"
 
@@ -12,7 +13,6 @@ namespace {
 
 namespace asio = boost::asio;
 using protocol::ErrorCode;
-constexpr int kDefaultNextPollSeconds = 86400;
 
 Parsed<storage::Registration> ReadRegistration(const RequestContext& context) {
   auto body = JsonObjectReader::Parse(context.request, {"serial", "manufacturer", "model", "firmware", "mac"});

@@ -5,6 +5,7 @@
 #include "server/db_executor.hpp"
 #include "server/json_input.hpp"
 #include "server/log.hpp"
+#include "server/next_poll.hpp"
 #include "server/representations.hpp"
 #include "storage/agents.hpp"
 
@@ -16,7 +17,6 @@ namespace {
 
 namespace asio = boost::asio;
 using protocol::ErrorCode;
-constexpr int kDefaultNextPollSeconds = 86400;
 constexpr std::size_t kMaxCsrBytes = 16 * 1024;
 
 // Unknown, expired, used-up and revoked keys all get exactly this answer.

@@ -1,5 +1,6 @@
 #include "tests/support/server_process.hpp"
 
+#include "tests/support/child_process.hpp"
 #include "tests/support/temp_postgres.hpp"
 
 #include <arpa/inet.h>
@@ -99,25 +100,12 @@ struct ExecSpec {
 pid_t Spawn(ExecSpec& spec, int out_fd, int err_fd) {
   const int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
   if (null_fd < 0) ThrowErrno("open /dev/null");
-  const pid_t pid = fork();
-  if (pid < 0) {
+  pid_t pid = -1;
+  try {
+    pid = SpawnChild(spec.argv.data(), spec.env.data(), null_fd, out_fd, err_fd);
+  } catch (...) {
     close(null_fd);
-    ThrowErrno("fork");
-  }
-  if (pid == 0) {
-    // Ignored signals and the signal mask survive exec; the server must see SIGTERM/SIGHUP.
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, nullptr);
-    struct sigaction dfl {};
-    dfl.sa_handler = SIG_DFL;
-    for (int s = 1; s < NSIG; ++s) {
-      if (s != SIGKILL && s != SIGSTOP) sigaction(s, &dfl, nullptr);
-    }
-    if (dup2(null_fd, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0) _exit(126);
-    close_range(3, ~0U, 0);
-    execve(spec.argv[0], spec.argv.data(), spec.env.data());
-    _exit(127);
+    throw;
   }
   close(null_fd);
   return pid;

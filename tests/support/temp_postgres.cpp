@@ -1,5 +1,7 @@
 #include "tests/support/temp_postgres.hpp"
 
+#include "tests/support/child_process.hpp"
+
 #include "storage/embedded.hpp"
 
 #include <pqxx/pqxx>
@@ -85,30 +87,14 @@ CommandResult RunCommand(const std::vector<std::string>& argv, const std::string
   for (auto& e : env_storage) env.push_back(e.data());
   env.push_back(nullptr);
 
-  const pid_t pid = fork();
-  if (pid < 0) {
+  pid_t pid = -1;
+  try {
+    // The command's output goes to one file: stdout and stderr interleaved as they came.
+    pid = SpawnChild(args.data(), env.data(), null_fd, out_fd, out_fd, cwd.c_str());
+  } catch (...) {
     close(out_fd);
     close(null_fd);
-    ThrowErrno("fork");
-  }
-  if (pid == 0) {
-    // Child: plain signal state (ignored signals and the mask survive exec), our output
-    // file on 1 and 2, nothing else inherited.
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, nullptr);
-    struct sigaction dfl {};
-    dfl.sa_handler = SIG_DFL;
-    for (int s = 1; s < NSIG; ++s) {
-      if (s != SIGKILL && s != SIGSTOP) sigaction(s, &dfl, nullptr);
-    }
-    if (dup2(null_fd, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(out_fd, 2) < 0) _exit(126);
-    close_range(3, ~0U, 0);
-    if (chdir(cwd.c_str()) != 0) _exit(126);
-    execve(args[0], args.data(), env.data());
-    static const char kMsg[] = "exec failed\n";
-    [[maybe_unused]] auto ignored = write(2, kMsg, sizeof kMsg - 1);
-    _exit(127);
+    throw;
   }
   close(null_fd);
   int status = 0;
