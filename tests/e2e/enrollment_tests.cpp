@@ -15,6 +15,7 @@ using fleetcomm::testing::HttpResult;
 using fleetcomm::testing::RunningFleetcomm;
 using nlohmann::json;
 namespace testing = fleetcomm::testing;
+using namespace std::chrono_literals;
 
 namespace {
 
@@ -78,7 +79,8 @@ TEST_CASE("enrolment: an agent enrols once per key use and then talks with its c
   const auto reached = as_agent.Get("/rs/v1/anything");
   INFO(reached.Describe());
   CHECK(reached.status == 404);  // authenticated, routed, nothing there yet
-  CHECK(fleetcomm.process.CountInLog("identity=cert:" + agent_id) >= 1);
+  // The access line is written after the answer is sent: wait for it, do not race it.
+  CHECK(fleetcomm.process.WaitForLog("identity=cert:" + agent_id, 1, 3s));
 
   // The key had one use: a second enrolment gets the same answer as an unknown key.
   const auto again = Enroll(fleetcomm, EnrolmentBody(secret, csr));
