@@ -85,6 +85,9 @@ const std::vector<KeySpec>& Specs() {
        [](Config& c, const std::string& v) { c.device_tls.private_key = v; }},
       {{"device.trust_anchors", "", "comma-separated PEM files of the manufacturer CAs that issue device certificates"},
        [](Config& c, const std::string& v) { c.device_trust_anchors = ParseList(v); }},
+      {{"device.identity_cache_seconds", "5",
+        "how long a connection reuses the identity behind its certificate; bounds how late a revocation bites"},
+       Seconds(&Config::identity_cache_ttl, 0, 300)},
       {{"agent.ca_cert", "", "PEM certificate of the CA that issues agent certificates (required)"},
        [](Config& c, const std::string& v) { c.agent_ca.certificate = v; }},
       {{"agent.ca_key", "", "PEM private key of agent.ca_cert; empty: enrolment answers 503"},
@@ -118,6 +121,13 @@ const std::vector<KeySpec>& Specs() {
       {{"limits.body_bytes", "16777216", "largest request body; beyond, 413 (checked before and while reading)"},
        [](Config& c, const std::string& v) {
          c.body_limit_bytes = static_cast<std::size_t>(ParseInteger(v, 1024, 1LL << 32));
+       }},
+      {{"uploads.max_entries", "8", "most entries an uploaded zip may list; beyond, 422 invalid_archive"},
+       Int(&Config::upload_max_entries, 1, 100000)},
+      {{"uploads.max_report_bytes", "134217728",
+        "largest inflated entry of an uploaded zip, counted while inflating; beyond, 413"},
+       [](Config& c, const std::string& v) {
+         c.upload_max_entry_bytes = static_cast<std::uint64_t>(ParseInteger(v, 1024, 1LL << 40));
        }},
       {{"limits.handshake_timeout_s", "10", "deadline for a whole TLS handshake"},
        Seconds(&Config::handshake_timeout, 1, 600)},

@@ -28,6 +28,7 @@ struct Config {
   ListenAddress device_listen{"0.0.0.0", 8443};
   TlsFiles device_tls;
   std::vector<std::string> device_trust_anchors;  // manufacturer CA files
+  std::chrono::seconds identity_cache_ttl{5};       // per connection; 0: look up on every request
   TlsFiles agent_ca;                              // the CA that issues agent certificates
   std::chrono::seconds agent_certificate_lifetime{365 * 86400};
 
@@ -44,6 +45,8 @@ struct Config {
 
   std::size_t header_limit_bytes = 16 * 1024;
   std::size_t body_limit_bytes = 16 * 1024 * 1024;
+  int upload_max_entries = 8;
+  std::uint64_t upload_max_entry_bytes = 128ULL * 1024 * 1024;
   std::chrono::seconds handshake_timeout{10};
   std::chrono::seconds header_timeout{10};
   std::chrono::seconds body_timeout{60};

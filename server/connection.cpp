@@ -1,5 +1,6 @@
 #include "server/connection.hpp"
 
+#include "auth/trust_anchor.hpp"
 #include "server/log.hpp"
 #include "server/request_id.hpp"
 #include "server/request_loop.hpp"
@@ -109,7 +110,9 @@ void LogClose(const ConnectionInfo& info, ListenerKind kind, std::string_view re
 asio::awaitable<void> ServeTlsConnection(asio::ip::tcp::socket socket, ListenerContext& listener,
                                          std::shared_ptr<asio::ssl::context> tls) {
   OpenConnection open(listener);
-  ConnectionInfo info{NewRequestId(), RemoteAddress(socket), std::nullopt, false};
+  ConnectionInfo info;
+  info.id = NewRequestId();
+  info.remote_address = RemoteAddress(socket);
   beast::ssl_stream<beast::tcp_stream> stream(std::move(socket), *tls);
   auto& tcp = beast::get_lowest_layer(stream);
   DrainRegistration registration(listener.state, tcp, info);
@@ -138,6 +141,7 @@ asio::awaitable<void> ServeTlsConnection(asio::ip::tcp::socket socket, ListenerC
     // Inspected once per connection: every request of a keep-alive connection reuses it.
     if (X509* peer = SSL_get0_peer_certificate(stream.native_handle())) {
       info.certificate = auth::InspectClientCertificate(peer);
+      info.agent_certificate = *info.certificate && listener.state.agent_anchor.IssuedDirectly(peer);
       if (!*info.certificate) {
         Log(LogLevel::kInfo, "client_certificate_refused",
             {{"conn", info.id}, {"remote", info.remote_address}, {"reason", info.certificate->error().detail},
@@ -156,7 +160,9 @@ asio::awaitable<void> ServeTlsConnection(asio::ip::tcp::socket socket, ListenerC
 
 asio::awaitable<void> ServePlainConnection(asio::ip::tcp::socket socket, ListenerContext& listener) {
   OpenConnection open(listener);
-  ConnectionInfo info{NewRequestId(), RemoteAddress(socket), std::nullopt, false};
+  ConnectionInfo info;
+  info.id = NewRequestId();
+  info.remote_address = RemoteAddress(socket);
   beast::tcp_stream stream(std::move(socket));
   DrainRegistration registration(listener.state, stream, info);
   const std::string reason = co_await RunRequestLoop(stream, info, listener);

@@ -1,10 +1,12 @@
 #include "server/device_admin_routes.hpp"
 
 #include "server/db_executor.hpp"
+#include "server/device_detail.hpp"
 #include "server/json_input.hpp"
 #include "server/log.hpp"
 #include "server/operator_scope.hpp"
 #include "server/representations.hpp"
+#include "storage/device_readings.hpp"
 
 namespace fleetcomm::server {
 namespace {
@@ -93,7 +95,11 @@ void AddDeviceAdminRoutes(Router& router, ServerState& state) {
         auto device = co_await VisibleDevice(state, context);
         if (!device) co_return StorageFailure(context, device.error());
         if (!*device) co_return NotFound();
-        co_return Json(200, DeviceJson(**device));
+        auto work = [id = (*device)->id](pqxx::connection_base& c) { return storage::DeviceReadingsDocument(c, id); };
+        auto pending = RunDb<std::string>(state.pool, std::move(work));
+        auto readings = co_await std::move(pending);
+        if (!readings) co_return StorageFailure(context, readings.error());
+        co_return Json(200, DeviceDetailJson(**device, nlohmann::json::parse(*readings)));
       },
       readers);
 

@@ -39,6 +39,10 @@ void AddDeviceRoutes(Router& router, ServerState& state) {
   // PROTOCOL.md 3.2: the certificate names the serial; the body must agree.
   router.Add(http::verb::post, "/rs/v1/register", Access::kClientCertificate,
              [&state](RequestContext& context) -> asio::awaitable<HttpResponse> {
+               if (context.agent_certificate) {
+                 co_return ErrorResponse(ApiError(ErrorCode::kIdentityMismatch,
+                                                  "an agent certificate cannot register a device"));
+               }
                auto registration = ReadRegistration(context);
                if (!registration) co_return ErrorResponse(registration.error());
                if (registration->serial != context.client_certificate->identity) {

@@ -4,6 +4,7 @@
 #include "auth/client_certificate.hpp"
 #include "auth/operator_token.hpp"
 #include "server/api_error.hpp"
+#include "storage/client_identities.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/beast/http/message.hpp>
@@ -38,6 +39,8 @@ struct RequestContext {
   std::string remote_address;
   std::map<std::string, std::string> path_params;  // {name} segments of the route pattern
   std::optional<auth::ClientCertificate> client_certificate;  // device listener, when verified
+  bool agent_certificate = false;                              // issued by the agent CA
+  std::optional<storage::ClientIdentity> client;               // kActiveClient routes: who is calling
   std::optional<OperatorPrincipal> operator_principal;        // operator listener
 };
 

@@ -50,6 +50,9 @@ ServerMetrics::ServerMetrics() : registry_(std::make_shared<prometheus::Registry
   database_up_ = &BuildGauge().Name("fleetcomm_database_up")
                       .Help("1 when the last periodic probe reached the database with the expected schema")
                       .Register(*registry_);
+  identity_lookups_ = &BuildCounter().Name("fleetcomm_identity_lookups_total")
+                           .Help("Client identities read from the database (the rest came from connection caches)")
+                           .Register(*registry_).Add({});
 }
 
 ServerMetrics::~ServerMetrics() = default;
@@ -77,6 +80,8 @@ void ServerMetrics::HandshakeFailed(ListenerKind listener, std::string_view reas
 }
 
 void ServerMetrics::Overloaded(ListenerKind listener) { overloaded_->Add({{"listener", Name(listener)}}).Increment(); }
+
+void ServerMetrics::IdentityLookedUp() { identity_lookups_->Increment(); }
 
 void ServerMetrics::SetDatabaseUp(bool up) { database_up_->Add({}).Set(up ? 1 : 0); }
 

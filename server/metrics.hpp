@@ -33,6 +33,7 @@ class ServerMetrics {
   void HandshakeFailed(ListenerKind listener, std::string_view reason);
   void Overloaded(ListenerKind listener);
   void SetDatabaseUp(bool up);
+  void IdentityLookedUp();
 
   // Prometheus text exposition format, with the pool gauges refreshed first.
   std::string Serialize(const storage::DbPoolStats& pool);
@@ -51,6 +52,7 @@ class ServerMetrics {
   prometheus::Family<prometheus::Counter>* pool_wait_seconds_;
   prometheus::Family<prometheus::Counter>* pool_tasks_;
   prometheus::Family<prometheus::Gauge>* database_up_;
+  prometheus::Counter* identity_lookups_;
   std::mutex scrape_mutex_;
   double reported_wait_seconds_ = 0;
   std::uint64_t reported_tasks_ = 0;

@@ -1,5 +1,6 @@
 #include "server/request_loop.hpp"
 
+#include "server/db_executor.hpp"
 #include "server/log.hpp"
 #include "server/operator_auth.hpp"
 #include "server/request_id.hpp"
@@ -149,7 +150,7 @@ class RequestLoop {
 
     RouteMatch match = listener_.router.Match(header.method(), header.target());
     if (match.route != nullptr) route_label_ = match.route->pattern;
-    RequestContext context{header, request_id_, listener_.kind, connection_.remote_address, {}, {}, {}};
+    RequestContext context{header, request_id_, listener_.kind, connection_.remote_address, {}, {}, false, {}, {}};
     const Access access = match.route != nullptr ? match.route->access : DefaultAccess();
     if (auto refusal = co_await CheckAccess(access, context)) {
       co_await AnswerError(*refusal, false);
@@ -213,10 +214,13 @@ class RequestLoop {
       case Access::kPublic:
         co_return std::nullopt;
       case Access::kClientCertificate:
+      case Access::kActiveClient:
         if (!connection_.certificate) co_return FromAuthError({auth::AuthErrc::kCertificateMissing, "no certificate"});
         if (!*connection_.certificate) co_return FromAuthError(connection_.certificate->error());
         context.client_certificate = **connection_.certificate;
-        co_return std::nullopt;
+        context.agent_certificate = connection_.agent_certificate;
+        if (access == Access::kClientCertificate) co_return std::nullopt;
+        co_return co_await ResolveClient(context);
       case Access::kOperatorToken: {
         auto principal = co_await AuthenticateOperator(listener_.state.pool, context.request);
         if (!principal) co_return principal.error();
@@ -225,6 +229,41 @@ class RequestLoop {
       }
     }
     co_return ApiError(ErrorCode::kInternal, "internal error");
+  }
+
+  // The identity behind the certificate, from the connection's cache while it is fresh:
+  // a keep-alive connection costs one indexed read per device.identity_cache_seconds.
+  asio::awaitable<std::optional<ApiError>> ResolveClient(RequestContext& context) {
+    const auto now = std::chrono::steady_clock::now();
+    if (!connection_.identity || now - connection_.identity_resolved_at >= config_.identity_cache_ttl) {
+      connection_.identity.reset();
+      auto lookup = [agent = connection_.agent_certificate, certificate = *context.client_certificate](
+                        pqxx::connection_base& c) -> storage::StorageResult<std::optional<storage::ClientIdentity>> {
+        return agent ? storage::FindAgent(c, certificate.identity)
+                     : storage::FindDeviceByCertificate(c, certificate.sha256_fingerprint);
+      };
+      auto pending = RunDb<std::optional<storage::ClientIdentity>>(listener_.state.pool, std::move(lookup));
+      auto found = co_await std::move(pending);
+      listener_.state.metrics.IdentityLookedUp();
+      if (!found) co_return FromStorageError(found.error());
+      if (!*found) {
+        if (connection_.agent_certificate) {
+          co_return ApiError(ErrorCode::kCertificateRejected, "unknown agent", "agent certificate without an agent");
+        }
+        co_return ApiError(ErrorCode::kDeviceNotActive, "this certificate is not registered: POST /rs/v1/register first");
+      }
+      connection_.identity = std::move(**found);
+      connection_.identity_resolved_at = now;
+    }
+    const storage::ClientIdentity& identity = *connection_.identity;
+    if (identity.state == "revoked") {
+      co_return ApiError(ErrorCode::kCertificateRejected, "certificate rejected", "identity revoked: " + identity.id);
+    }
+    if (identity.state != "active") {
+      co_return ApiError(ErrorCode::kDeviceNotActive, "this device is pending: an operator must assign it to an account");
+    }
+    context.client = identity;
+    co_return std::nullopt;
   }
 
   asio::awaitable<HttpResponse> Dispatch(const Route& route, RequestContext& context) {
@@ -279,6 +318,7 @@ class RequestLoop {
   }
 
   std::string IdentityForLog() const {
+    if (connection_.identity) return connection_.identity->id;
     if (connection_.certificate && *connection_.certificate) return "cert:" + (*connection_.certificate)->identity;
     return "-";
   }

@@ -8,6 +8,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <optional>
 #include <string>
 
@@ -19,6 +20,11 @@ struct ConnectionInfo {
   std::string remote_address;
   // Device listener: the result of inspecting the verified peer certificate, if one was sent.
   std::optional<auth::AuthResult<auth::ClientCertificate>> certificate;
+  bool agent_certificate = false;  // signed by fleetcomm's agent CA rather than a manufacturer's
+  // The identity behind the certificate, re-read after device.identity_cache_seconds so that
+  // a revocation reaches long keep-alive connections on every instance.
+  std::optional<storage::ClientIdentity> identity;
+  std::chrono::steady_clock::time_point identity_resolved_at;
   bool idle = false;  // waiting for the next request; only touched on the connection's strand
 };
 

@@ -14,7 +14,8 @@ namespace fleetcomm::server {
 // Who may call a route; checked by the session before the body is read.
 enum class Access {
   kPublic,             // ops listener, or enrolment (its own credential is in the body)
-  kClientCertificate,  // device listener: a verified, acceptable client certificate
+  kClientCertificate,  // device listener: a verified, acceptable client certificate (registration)
+  kActiveClient,       // device listener: the certificate of an active device or agent, not revoked
   kOperatorToken,      // operator listener: a valid bearer token (roles are checked per route later)
 };
 

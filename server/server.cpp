@@ -1,6 +1,7 @@
 #include "server/server.hpp"
 
 #include "auth/agent_certificate_issuer.hpp"
+#include "auth/trust_anchor.hpp"
 #include "jobs/periodic_runner.hpp"
 #include "server/blocking_db.hpp"
 #include "server/device_routes.hpp"
@@ -18,6 +19,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <csignal>
@@ -78,6 +80,14 @@ std::unique_ptr<auth::AgentCertificateIssuer> MakeAgentIssuer(const Config& conf
   }
 }
 
+auth::TrustAnchor LoadAgentAnchor(const Config& config) {
+  try {
+    return auth::TrustAnchor::LoadFile(config.agent_ca.certificate);
+  } catch (const std::exception& e) {
+    throw ConfigError(std::string("agent.ca_cert: ") + e.what());
+  }
+}
+
 class RunningServer {
  public:
   explicit RunningServer(const Config& config)
@@ -86,13 +96,15 @@ class RunningServer {
         threads_(config.threads > 0 ? config.threads
                                     : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))),
         agent_issuer_(MakeAgentIssuer(config)),
-        state_{config_, pool_, metrics_, agent_issuer_.get(), {}, {}, {}},
+        agent_anchor_(LoadAgentAnchor(config)),
+        state_{config_, pool_, cpu_, metrics_, agent_issuer_.get(), agent_anchor_, {}, {}, {}},
         device_{ListenerKind::kDevice, device_router_, state_, {}},
         operator_{ListenerKind::kOperator, operator_router_, state_, {}},
         ops_{ListenerKind::kOps, ops_router_, state_, {}},
         io_(threads_),
         control_(asio::make_strand(io_)),
         pool_({config.DatabaseConnInfo(), config.database_pool_size, config.database_queue_limit}),
+        cpu_(static_cast<std::size_t>(threads_)),
         device_acceptor_(Bind(control_, config.device_listen, "device.listen")),
         operator_acceptor_(Bind(control_, config.operator_listen, "operator.listen")),
         ops_acceptor_(Bind(control_, config.ops_listen, "ops.listen")),
@@ -182,6 +194,7 @@ class RunningServer {
   TlsContextStore tls_;
   int threads_;
   std::unique_ptr<auth::AgentCertificateIssuer> agent_issuer_;
+  auth::TrustAnchor agent_anchor_;
   ServerState state_;
   Router device_router_;
   Router operator_router_;
@@ -192,6 +205,8 @@ class RunningServer {
   asio::io_context io_;
   asio::strand<asio::io_context::executor_type> control_;
   storage::DbPool pool_;
+  // After pool_ and io_: its destructor joins workers that may still post completions to io_.
+  asio::thread_pool cpu_;
   std::optional<jobs::PeriodicRunner> jobs_;
   tcp::acceptor device_acceptor_;
   tcp::acceptor operator_acceptor_;

@@ -9,8 +9,13 @@
 
 #include <atomic>
 
+namespace boost::asio {
+class thread_pool;
+}
+
 namespace fleetcomm::auth {
 class AgentCertificateIssuer;
+class TrustAnchor;
 }
 
 namespace fleetcomm::server {
@@ -18,8 +23,10 @@ namespace fleetcomm::server {
 struct ServerState {
   const Config& config;
   storage::DbPool& pool;
+  boost::asio::thread_pool& cpu;  // inflating and parsing uploads, off the I/O threads
   ServerMetrics& metrics;
   const auth::AgentCertificateIssuer* agent_issuer;  // null when agent.ca_key is not set
+  const auth::TrustAnchor& agent_anchor;             // tells agents' certificates from devices'
   std::atomic<int> in_flight{0};
   std::atomic<bool> draining{false};
   ConnectionRegistry connections;

@@ -1,0 +1,332 @@
+#include "storage/uploads.hpp"
+
+#include "storage/db_task.hpp"
+#include "storage/report_documents.hpp"
+#include "storage/sql_params.hpp"
+
+#include <nlohmann/json.hpp>
+#include <pqxx/pqxx>
+
+#include <map>
+
+namespace fleetcomm::storage {
+namespace {
+
+using nlohmann::json;
+
+// ON CONFLICT DO NOTHING waits for a racing insert of the same key to commit, so of two
+// identical uploads exactly one claims the key; the other then reads the first one's row.
+constexpr const char* kClaim =
+    "INSERT INTO uploads (sender_kind, sender_id, account_id, report_id, content_sha256, generated_at, "
+    "zip_bytes, report_bytes, device_count) VALUES ($1, $2, $3, $4::uuid, $5, $6::timestamptz, $7, $8, $9) "
+    "ON CONFLICT (sender_kind, sender_id, report_id) DO NOTHING RETURNING id, received_at";
+
+constexpr const char* kEarlier =
+    "SELECT content_sha256 = $4, answer FROM uploads WHERE sender_kind = $1 AND sender_id = $2 AND report_id = $3::uuid";
+
+constexpr const char* kUpdateSenderDevice =
+    "UPDATE devices SET model = $2, device_class = coalesce($3, device_class), firmware = coalesce($4, firmware), "
+    "mac = coalesce($5, mac), disabled_actions = $6::text[], last_upload_at = now(), updated_at = now() "
+    "WHERE id = $1 AND state = 'active' RETURNING id";
+
+// Devices of an agent's report, in key order so that agents sharing devices cannot deadlock.
+// Existing devices are updated only when they are active in the agent's own account.
+constexpr const char* kUpsertAgentDevices = R"SQL(
+WITH input AS (
+  SELECT * FROM jsonb_to_recordset($2::jsonb) AS r(ord int, manufacturer text, serial text, model text,
+                                                    device_class text, firmware text, mac text, disabled_actions text[])
+), upserted AS (
+  INSERT INTO devices AS d (account_id, manufacturer, serial, model, device_class, firmware, mac, disabled_actions,
+                            state, last_upload_at)
+  SELECT $1, manufacturer, serial, model, device_class, firmware, mac, disabled_actions, 'active', now()
+  FROM input ORDER BY lower(btrim(manufacturer)), serial
+  ON CONFLICT (manufacturer_key, serial) DO UPDATE SET
+    model = EXCLUDED.model, device_class = coalesce(EXCLUDED.device_class, d.device_class),
+    firmware = coalesce(EXCLUDED.firmware, d.firmware), mac = coalesce(EXCLUDED.mac, d.mac),
+    disabled_actions = EXCLUDED.disabled_actions, last_upload_at = now(), updated_at = now()
+  WHERE d.account_id = $1 AND d.state = 'active'
+  RETURNING d.id, d.manufacturer_key, d.serial
+)
+SELECT i.ord, u.id, e.state, e.account_id = $1
+FROM input i
+LEFT JOIN upserted u ON u.manufacturer_key = lower(btrim(i.manufacturer)) AND u.serial = i.serial
+LEFT JOIN devices e ON e.manufacturer_key = lower(btrim(i.manufacturer)) AND e.serial = i.serial
+)SQL";
+
+// Reports may arrive out of order: only a later report replaces the snapshot.
+constexpr const char* kSnapshots = R"SQL(
+INSERT INTO device_snapshots AS s (device_id, upload_id, generated_at, identity, modules, network, properties, status,
+                                   supplies, usage)
+SELECT device_id, $2, $3::timestamptz, identity, modules, network, properties, status, supplies, usage
+FROM jsonb_to_recordset($1::jsonb) AS r(device_id text, identity jsonb, modules jsonb, network jsonb,
+                                        properties jsonb, status jsonb, supplies jsonb, usage jsonb)
+ON CONFLICT (device_id) DO UPDATE SET upload_id = EXCLUDED.upload_id, generated_at = EXCLUDED.generated_at,
+  identity = EXCLUDED.identity, modules = EXCLUDED.modules, network = EXCLUDED.network,
+  properties = EXCLUDED.properties, status = EXCLUDED.status, supplies = EXCLUDED.supplies, usage = EXCLUDED.usage
+WHERE s.generated_at <= EXCLUDED.generated_at
+)SQL";
+
+constexpr const char* kFaults = R"SQL(
+INSERT INTO device_faults (device_id, at, code, component, description, upload_id)
+SELECT device_id, coalesce(at, '-infinity'), code, component, description, $2
+FROM jsonb_to_recordset($1::jsonb) AS r(device_id text, at timestamptz, code text, component text, description text)
+ON CONFLICT DO NOTHING
+)SQL";
+
+constexpr const char* kPruneFaults = R"SQL(
+DELETE FROM device_faults f USING (
+  SELECT device_id, at, code, row_number() OVER (PARTITION BY device_id ORDER BY at DESC, code) AS position
+  FROM device_faults WHERE device_id = ANY($1::text[])
+) ranked
+WHERE ranked.position > 40 AND f.device_id = ranked.device_id AND f.at = ranked.at AND f.code = ranked.code
+)SQL";
+
+constexpr const char* kCounters = R"SQL(
+INSERT INTO counter_readings (device_id, counter, read_at, value, reset_at, upload_id)
+SELECT device_id, name, read_at, value, reset_at, $2
+FROM jsonb_to_recordset($1::jsonb) AS r(device_id text, name text, read_at timestamptz, value bigint, reset_at timestamptz)
+ON CONFLICT DO NOTHING
+)SQL";
+
+constexpr const char* kSupplies = R"SQL(
+INSERT INTO supply_readings (device_id, supply_index, read_at, type, colorant, description, part_number, serial, unit,
+                             capacity, level, state, upload_id)
+SELECT r.device_id, r.index, $3::timestamptz, r.type, r.colorant, r.description, r.part_number, r.serial, r.unit,
+       r.capacity, r.level, r.state, $2
+FROM jsonb_to_recordset($1::jsonb) AS r(device_id text, index bigint, type text, colorant text, description text,
+                                        part_number text, serial text, unit text, capacity bigint, level bigint,
+                                        state text)
+ON CONFLICT DO NOTHING
+)SQL";
+
+constexpr const char* kUsage = R"SQL(
+INSERT INTO usage_readings (device_id, read_at, items, upload_id)
+SELECT device_id, $3::timestamptz, items, $2 FROM jsonb_to_recordset($1::jsonb) AS r(device_id text, items jsonb)
+ON CONFLICT DO NOTHING
+)SQL";
+
+constexpr const char* kJobs = R"SQL(
+INSERT INTO job_log_entries (device_id, received_at, upload_id, job)
+SELECT device_id, $3::timestamptz, $2, job FROM jsonb_to_recordset($1::jsonb) AS r(device_id text, job jsonb)
+)SQL";
+
+constexpr const char* kPolicyEvents =
+    "INSERT INTO policy_events (agent_id, received_at, upload_id, event) "
+    "SELECT $1, $3::timestamptz, $2, e FROM jsonb_array_elements($4::jsonb) AS e";
+
+constexpr const char* kUpdateAgent =
+    "UPDATE agents SET product = $2, version = $3, security_mode = $4, disabled_actions = $5::text[], "
+    "host = coalesce($6::jsonb, host), last_contact_at = now(), last_upload_at = now() WHERE id = $1";
+
+constexpr const char* kUploadDevices =
+    "INSERT INTO upload_devices (upload_id, device_id, received_at) "
+    "SELECT $1, d, $2::timestamptz FROM unnest($3::text[]) AS d ON CONFLICT DO NOTHING";
+
+constexpr const char* kRawUpload = "INSERT INTO raw_uploads (upload_id, received_at, zip) VALUES ($1, $2::timestamptz, $3)";
+constexpr const char* kAnswer = "UPDATE uploads SET answer = $2::jsonb WHERE id = $1";
+
+std::string KindName(ClientKind kind) { return kind == ClientKind::kAgent ? "agent" : "device"; }
+
+json OutcomeDocument(const UploadOutcome& outcome) {
+  json devices = json::array();
+  for (const auto& device : outcome.devices) {
+    json entry{{"serial", device.serial}, {"status", device.status}};
+    if (!device.reason.empty()) entry["reason"] = device.reason;
+    devices.push_back(std::move(entry));
+  }
+  return {{"upload_id", outcome.upload_id}, {"report_id", outcome.report_id}, {"devices", std::move(devices)},
+          {"discarded", outcome.discarded}};
+}
+
+UploadOutcome OutcomeFromDocument(const json& document) {
+  UploadOutcome outcome;
+  outcome.upload_id = document.at("upload_id").get<std::string>();
+  outcome.report_id = document.at("report_id").get<std::string>();
+  outcome.discarded = document.at("discarded").get<std::vector<std::string>>();
+  for (const auto& entry : document.at("devices")) {
+    outcome.devices.push_back({entry.at("serial").get<std::string>(), entry.at("status").get<std::string>(),
+                               entry.value("reason", std::string())});
+  }
+  return outcome;
+}
+
+std::string RejectionReason(const pqxx::row& row) {
+  if (row[2].is_null()) return "device could not be stored";
+  if (!row[3].is_null() && !row[3].as<bool>()) return "device belongs to another account";
+  const std::string state = row[2].as<std::string>();
+  if (state == "pending") return "device is pending assignment to an account";
+  if (state == "revoked") return "device is revoked";
+  return "device belongs to another account";
+}
+
+// Which report devices are stored, as report index -> device id; fills the outcomes.
+std::map<std::size_t, std::string> BindDevices(pqxx::work& tx, const NewUpload& upload, UploadOutcome& outcome) {
+  const auto& devices = upload.report->devices;
+  std::map<std::size_t, std::string> refused_reason(upload.refused.begin(), upload.refused.end());
+  std::map<std::size_t, std::string> bound;
+  std::vector<std::string> reasons(devices.size());
+  if (upload.sender.kind == ClientKind::kDevice) {
+    for (std::size_t i = 0; i < devices.size(); ++i) {
+      if (auto refused = refused_reason.find(i); refused != refused_reason.end()) {
+        reasons[i] = refused->second;
+        continue;
+      }
+      const auto& d = devices[i];
+      const auto firmware = d.identity ? d.identity->firmware : std::nullopt;
+      const auto mac = d.network ? d.network->mac : std::nullopt;
+      auto rows = tx.exec_params(kUpdateSenderDevice, upload.sender.id, d.model, OptionalText(d.device_class).get(),
+                                 OptionalText(firmware).get(), OptionalText(mac).get(),
+                                 TextArrayLiteral(d.disabled_actions));
+      if (rows.empty()) {
+        reasons[i] = "device is not active";
+      } else {
+        bound[i] = upload.sender.id;
+      }
+    }
+  } else if (!devices.empty()) {
+    json input = json::array();
+    for (std::size_t i = 0; i < devices.size(); ++i) {
+      const auto& d = devices[i];
+      input.push_back({{"ord", i},
+                       {"manufacturer", d.manufacturer},
+                       {"serial", d.serial},
+                       {"model", d.model},
+                       {"device_class", d.device_class ? json(*d.device_class) : json(nullptr)},
+                       {"firmware", d.identity && d.identity->firmware ? json(*d.identity->firmware) : json(nullptr)},
+                       {"mac", d.network && d.network->mac ? json(*d.network->mac) : json(nullptr)},
+                       {"disabled_actions", d.disabled_actions}});
+    }
+    for (const auto& row : tx.exec_params(kUpsertAgentDevices, upload.sender.account_id, input.dump())) {
+      const auto index = row[0].as<std::size_t>();
+      if (!row[1].is_null()) {
+        bound[index] = row[1].as<std::string>();
+      } else {
+        reasons[index] = RejectionReason(row);
+      }
+    }
+  }
+  for (std::size_t i = 0; i < devices.size(); ++i) {
+    const bool accepted = bound.count(i) != 0;
+    outcome.devices.push_back({devices[i].serial, accepted ? "accepted" : "rejected", accepted ? "" : reasons[i]});
+  }
+  return bound;
+}
+
+struct DeviceRows {
+  json snapshots = json::array(), faults = json::array(), counters = json::array(), supplies = json::array(),
+       usage = json::array(), jobs = json::array();
+  std::vector<std::string> with_faults;
+};
+
+DeviceRows CollectRows(const protocol::Report& report, const std::map<std::size_t, std::string>& bound) {
+  DeviceRows rows;
+  for (const auto& [index, device_id] : bound) {
+    const auto& d = report.devices[index];
+    json supplies = json::array();
+    for (const auto& supply : d.supplies) {
+      json document = SupplyDocument(supply);
+      supplies.push_back(document);
+      document["device_id"] = device_id;
+      rows.supplies.push_back(std::move(document));
+    }
+    rows.snapshots.push_back({{"device_id", device_id},
+                              {"identity", d.identity ? IdentityDocument(*d.identity) : json(nullptr)},
+                              {"modules", ModulesDocument(d.modules)},
+                              {"network", d.network ? NetworkDocument(*d.network) : json(nullptr)},
+                              {"properties", PropertiesDocument(d.properties)},
+                              {"status", d.status ? StatusDocument(*d.status) : json(nullptr)},
+                              {"supplies", std::move(supplies)},
+                              {"usage", UsageDocument(d.usage)}});
+    for (const auto& fault : d.faults) {
+      rows.faults.push_back({{"device_id", device_id}, {"at", fault.at ? json(*fault.at) : json(nullptr)},
+                             {"code", fault.code}, {"component", fault.component ? json(*fault.component) : json(nullptr)},
+                             {"description", fault.description ? json(*fault.description) : json(nullptr)}});
+    }
+    if (!d.faults.empty()) rows.with_faults.push_back(device_id);
+    if (d.counters) {
+      const std::string read_at = d.counters->read_at.value_or(report.generated_at);
+      for (const auto& counter : d.counters->items) {
+        rows.counters.push_back({{"device_id", device_id}, {"name", counter.name}, {"read_at", read_at},
+                                 {"value", counter.value},
+                                 {"reset_at", counter.reset_at ? json(*counter.reset_at) : json(nullptr)}});
+      }
+    }
+    if (!d.usage.empty()) rows.usage.push_back({{"device_id", device_id}, {"items", UsageDocument(d.usage)}});
+    if (d.job_log) {
+      for (const auto& job : *d.job_log) rows.jobs.push_back({{"device_id", device_id}, {"job", JobDocument(job)}});
+    }
+  }
+  return rows;
+}
+
+void StoreDeviceRows(pqxx::work& tx, const DeviceRows& rows, const std::string& upload_id,
+                     const std::string& generated_at, const std::string& received_at) {
+  if (!rows.snapshots.empty()) tx.exec_params(kSnapshots, rows.snapshots.dump(), upload_id, generated_at);
+  if (!rows.faults.empty()) {
+    tx.exec_params(kFaults, rows.faults.dump(), upload_id);
+    tx.exec_params(kPruneFaults, TextArrayLiteral(rows.with_faults));
+  }
+  if (!rows.counters.empty()) tx.exec_params(kCounters, rows.counters.dump(), upload_id);
+  if (!rows.supplies.empty()) tx.exec_params(kSupplies, rows.supplies.dump(), upload_id, generated_at);
+  if (!rows.usage.empty()) tx.exec_params(kUsage, rows.usage.dump(), upload_id, generated_at);
+  if (!rows.jobs.empty()) tx.exec_params(kJobs, rows.jobs.dump(), upload_id, received_at);
+}
+
+void StoreAgent(pqxx::work& tx, const NewUpload& upload, const std::string& upload_id, const std::string& received_at) {
+  const auto& agent = *upload.report->agent;
+  const std::optional<std::string> host = agent.host ? std::optional(HostDocument(*agent.host).dump()) : std::nullopt;
+  tx.exec_params(kUpdateAgent, upload.sender.id, agent.product, agent.version,
+                 agent.security_mode == protocol::SecurityMode::kLockdown ? "lockdown" : "normal",
+                 TextArrayLiteral(agent.disabled_actions), OptionalText(host).get());
+  if (agent.policy_events && !agent.policy_events->empty()) {
+    json events = json::array();
+    for (const auto& event : *agent.policy_events) events.push_back(PolicyEventDocument(event));
+    tx.exec_params(kPolicyEvents, upload.sender.id, upload_id, received_at, events.dump());
+  }
+}
+
+}  // namespace
+
+StorageResult<UploadOutcome> StoreUpload(pqxx::connection_base& conn, const NewUpload& upload) {
+  try {
+    const protocol::Report& report = *upload.report;
+    const std::string kind = KindName(upload.sender.kind);
+    pqxx::work tx(conn);
+    pqxx::binarystring digest(upload.content_sha256);
+    auto claimed = tx.exec_params(kClaim, kind, upload.sender.id, upload.sender.account_id, report.id, digest,
+                                  report.generated_at, static_cast<long long>(upload.zip.size()),
+                                  static_cast<long long>(upload.report_bytes),
+                                  static_cast<long long>(report.devices.size()));
+    if (claimed.empty()) {
+      auto earlier = tx.exec_params(kEarlier, kind, upload.sender.id, report.id, digest);
+      if (earlier.empty() || earlier[0][1].is_null()) return StorageError::Internal("upload key claimed but not found");
+      if (!earlier[0][0].as<bool>()) {
+        return StorageError{StorageErrc::kConflict, "report id already stored with other content"};
+      }
+      UploadOutcome outcome = OutcomeFromDocument(json::parse(earlier[0][1].as<std::string>()));
+      outcome.duplicate = true;
+      return outcome;
+    }
+    UploadOutcome outcome;
+    outcome.upload_id = claimed[0][0].as<std::string>();
+    outcome.report_id = report.id;
+    outcome.discarded = upload.discarded;
+    const std::string received_at = claimed[0][1].as<std::string>();
+
+    const auto bound = BindDevices(tx, upload, outcome);
+    StoreDeviceRows(tx, CollectRows(report, bound), outcome.upload_id, report.generated_at, received_at);
+    if (upload.sender.kind == ClientKind::kAgent && report.agent) StoreAgent(tx, upload, outcome.upload_id, received_at);
+    std::vector<std::string> device_ids;
+    for (const auto& entry : bound) device_ids.push_back(entry.second);
+    if (!device_ids.empty()) tx.exec_params(kUploadDevices, outcome.upload_id, received_at, TextArrayLiteral(device_ids));
+    const std::string zip(upload.zip);
+    tx.exec_params(kRawUpload, outcome.upload_id, received_at, pqxx::binarystring(zip));
+    tx.exec_params(kAnswer, outcome.upload_id, OutcomeDocument(outcome).dump());
+    tx.commit();
+    return outcome;
+  } catch (...) {
+    return TranslateCurrentException();
+  }
+}
+
+}  // namespace fleetcomm::storage

@@ -1,0 +1,54 @@
+#pragma once
+// Storing one upload (PROTOCOL.md 3.3) in one transaction: the idempotency record, the
+// devices it names, their snapshots and time series, and the original archive. The caller
+// has already parsed the report and applied lockdown and consent to it.
+#include "protocol/report.hpp"
+#include "storage/client_identities.hpp"
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pqxx {
+class connection_base;
+}
+
+namespace fleetcomm::storage {
+
+struct UploadSender {
+  ClientKind kind = ClientKind::kDevice;
+  std::string id;
+  std::string account_id;
+};
+
+struct NewUpload {
+  UploadSender sender;
+  const protocol::Report* report = nullptr;
+  std::string content_sha256;  // 32 raw bytes: SHA-256 of the inflated report.xml
+  std::string_view zip;        // the archive as received, kept for reprocessing
+  std::size_t report_bytes = 0;
+  std::vector<std::string> discarded;  // sections dropped for lack of consent, named in the answer
+  // Device-direct uploads: indexes of report->devices already refused by the caller
+  // (serial mismatch), with their reason; never stored.
+  std::vector<std::pair<std::size_t, std::string>> refused;
+};
+
+struct DeviceOutcome {
+  std::string serial;
+  std::string status;  // accepted | rejected
+  std::string reason;  // empty when accepted
+};
+
+struct UploadOutcome {
+  std::string upload_id;
+  std::string report_id;
+  bool duplicate = false;
+  std::vector<DeviceOutcome> devices;
+  std::vector<std::string> discarded;
+};
+
+// kConflict when the sender already stored this report id with other content. A duplicate
+// (same content) returns the first outcome with duplicate = true and writes nothing.
+StorageResult<UploadOutcome> StoreUpload(pqxx::connection_base& conn, const NewUpload& upload);
+
+}  // namespace fleetcomm::storage

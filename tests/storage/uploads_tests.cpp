@@ -1,0 +1,241 @@
+// storage/uploads against the migrated schema: one transaction per upload, idempotency by
+// (sender, report id) decided by the database, devices bound per account.
+#include "storage/accounts.hpp"
+#include "storage/device_readings.hpp"
+#include "storage/devices.hpp"
+#include "storage/uploads.hpp"
+#include "tests/support/temp_postgres.hpp"
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+#include <pqxx/pqxx>
+
+#include <string>
+#include <thread>
+
+namespace storage = fleetcomm::storage;
+namespace protocol = fleetcomm::protocol;
+using fleetcomm::testing::TempPostgres;
+using nlohmann::json;
+
+namespace {
+
+long long Count(pqxx::connection& conn, const std::string& sql) {
+  pqxx::read_transaction tx(conn);
+  return tx.exec1(sql)[0].as<long long>();
+}
+
+std::string NewAccount(pqxx::connection& conn, bool job_consent = false) {
+  storage::AccountFields fields;
+  fields.name = "Acme";
+  fields.job_data_consent = job_consent;
+  return storage::CreateAccount(conn, fields).value().id;
+}
+
+// A registered, active device with certificate fingerprint `fingerprint`.
+std::string ActiveDevice(pqxx::connection& conn, const std::string& account, const std::string& serial,
+                         const std::string& fingerprint) {
+  storage::ProvisionDevice(conn, account, "Xerox", serial).value();
+  auto outcome = storage::RegisterDevice(conn, {"Xerox", serial, "C8155", "1.0", std::nullopt, fingerprint}).value();
+  return outcome.device.id;
+}
+
+std::string NewAgent(pqxx::connection& conn, const std::string& account, const std::string& agent_id) {
+  pqxx::work tx(conn);
+  const std::string key = tx.exec1("INSERT INTO registration_keys (account_id, key_sha256) VALUES ('" + account +
+                                   "', sha256(random()::text::bytea)) RETURNING id")[0]
+                              .as<std::string>();
+  tx.exec_params("INSERT INTO agents (id, account_id, registration_key_id, product, version, site_name, "
+                 "contact_email, cert_fingerprint, cert_serial, cert_not_after) VALUES ($1, $2, $3, 'agent-lite', "
+                 "'5.6', 'HQ', 'it@example.com', repeat('a', 64), '01', now() + interval '1 year')",
+                 agent_id, account, key);
+  tx.commit();
+  return agent_id;
+}
+
+protocol::Device SampleDevice(const std::string& serial, std::int64_t total) {
+  protocol::Device device;
+  device.serial = serial;
+  device.manufacturer = "Xerox";
+  device.model = "AltaLink C8155";
+  device.device_class = "office";
+  device.identity = protocol::Identity{"121.010", std::nullopt, "3rd floor", "prn-3f"};
+  device.network = protocol::Network{"9c:93:4e:01:02:03", "10.1.2.50", std::nullopt, std::nullopt};
+  device.properties = {{"speedPpm", "55"}};
+  device.status = protocol::Status{"warning", "idle", 86400, {{"09-582-00", "warning", "marker", std::nullopt,
+                                                                "Black toner low", "2026-11-24T02:10:00Z"}}};
+  device.faults = {{"75-530-00", "2026-11-20T10:00:00Z", "tray 3", "Paper jam"}};
+  device.counters = protocol::Counters{"2026-11-24T03:00:00Z", {{"total-impressions", total, std::nullopt},
+                                                               {"black-impressions", total / 2, std::nullopt}}};
+  device.supplies = {{1, "tonerCartridge", "black", "Black Toner", "006R01746", "TC0001", "percent", 100, 12, "low"}};
+  device.usage = {{"hfsi.fuser.count", "120000"}};
+  return device;
+}
+
+protocol::Report DeviceReport(const std::string& id, const std::string& serial, std::int64_t total = 1000) {
+  protocol::Report report;
+  report.id = id;
+  report.generated_at = "2026-11-24T03:00:00Z";
+  report.source = protocol::ReportSource::kDevice;
+  report.devices.push_back(SampleDevice(serial, total));
+  return report;
+}
+
+storage::NewUpload Upload(const storage::UploadSender& sender, const protocol::Report& report, char digest_seed) {
+  storage::NewUpload upload;
+  upload.sender = sender;
+  upload.report = &report;
+  upload.content_sha256 = std::string(32, digest_seed);
+  upload.zip = "PK-not-really-a-zip";
+  upload.report_bytes = 1234;
+  return upload;
+}
+
+}  // namespace
+
+TEST_CASE("uploads: a device's report is stored once; a retry is a duplicate, other content a conflict",
+          "[uploads]") {
+  pqxx::connection conn(TempPostgres::Instance().CreateDatabase());
+  const std::string account = NewAccount(conn);
+  const std::string device = ActiveDevice(conn, account, "XRX1", std::string(64, 'b'));
+  const storage::UploadSender sender{storage::ClientKind::kDevice, device, account};
+  const auto report = DeviceReport("5d1c3f7e-0d2a-4c53-9a57-5e5b0f1f2a10", "XRX1");
+
+  auto first = storage::StoreUpload(conn, Upload(sender, report, 'x'));
+  INFO((first ? std::string() : first.error().detail));
+  REQUIRE(first.has_value());
+  CHECK_FALSE(first->duplicate);
+  CHECK(first->upload_id.rfind("up_", 0) == 0);
+  REQUIRE(first->devices.size() == 1);
+  CHECK(first->devices[0].status == "accepted");
+  CHECK(Count(conn, "SELECT count(*) FROM counter_readings") == 2);
+  CHECK(Count(conn, "SELECT count(*) FROM supply_readings") == 1);
+  CHECK(Count(conn, "SELECT count(*) FROM device_faults") == 1);
+  CHECK(Count(conn, "SELECT count(*) FROM raw_uploads") == 1);
+
+  auto again = storage::StoreUpload(conn, Upload(sender, report, 'x'));
+  REQUIRE(again.has_value());
+  CHECK(again->duplicate);
+  CHECK(again->upload_id == first->upload_id);
+  CHECK(again->devices[0].status == "accepted");
+  CHECK(Count(conn, "SELECT count(*) FROM uploads") == 1);
+  CHECK(Count(conn, "SELECT count(*) FROM counter_readings") == 2);
+  CHECK(Count(conn, "SELECT count(*) FROM raw_uploads") == 1);
+
+  auto changed = storage::StoreUpload(conn, Upload(sender, report, 'y'));
+  REQUIRE_FALSE(changed.has_value());
+  CHECK(changed.error().code == storage::StorageErrc::kConflict);
+  CHECK(Count(conn, "SELECT count(*) FROM uploads") == 1);
+
+  // The operator's read: latest counters, the snapshot, the kept faults, the upload history.
+  const json readings = json::parse(storage::DeviceReadingsDocument(conn, device).value());
+  CHECK(readings["class"] == "office");
+  CHECK(readings["snapshot"]["properties"]["speedPpm"] == "55");
+  CHECK(readings["snapshot"]["status"]["alerts"][0]["code"] == "09-582-00");
+  CHECK(readings["snapshot"]["supplies"][0]["level"] == 12);
+  CHECK(readings["faults"][0]["at"] == "2026-11-20T10:00:00Z");
+  REQUIRE(readings["counters"].size() == 2);
+  CHECK(readings["counters"][1]["name"] == "total-impressions");
+  CHECK(readings["counters"][1]["value"] == 1000);
+  CHECK(readings["counters"][1]["read_at"] == "2026-11-24T03:00:00Z");
+  CHECK(readings["uploads"][0]["upload_id"] == first->upload_id);
+}
+
+TEST_CASE("uploads: an agent's devices join its account; others' and pending devices are rejected", "[uploads]") {
+  pqxx::connection conn(TempPostgres::Instance().CreateDatabase());
+  const std::string account = NewAccount(conn);
+  const std::string other = NewAccount(conn);
+  NewAgent(conn, account, "ag_one");
+  ActiveDevice(conn, other, "FOREIGN", std::string(64, 'c'));
+  storage::RegisterDevice(conn, {"Xerox", "PENDING", "C8155", "1.0", std::nullopt, std::string(64, 'd')}).value();
+  const std::string mine = ActiveDevice(conn, account, "MINE", std::string(64, 'e'));
+
+  protocol::Report report = DeviceReport("6d1c3f7e-0d2a-4c53-9a57-5e5b0f1f2a10", "NEW1");
+  report.source = protocol::ReportSource::kAgent;
+  report.agent = protocol::AgentInfo{"agent-lite", "5.7", protocol::SecurityMode::kNormal, {"restart"}, std::nullopt,
+                                     std::nullopt};
+  report.devices.push_back(SampleDevice("FOREIGN", 5));
+  report.devices.push_back(SampleDevice("PENDING", 5));
+  auto seen_directly = SampleDevice("MINE", 5);
+  seen_directly.manufacturer = "  XEROX ";  // the same device, however the agent spells its maker
+  report.devices.push_back(seen_directly);
+
+  auto stored = storage::StoreUpload(conn, Upload({storage::ClientKind::kAgent, "ag_one", account}, report, 'a'));
+  INFO((stored ? std::string() : stored.error().detail));
+  REQUIRE(stored.has_value());
+  REQUIRE(stored->devices.size() == 4);
+  CHECK(stored->devices[0].status == "accepted");
+  CHECK(stored->devices[1].status == "rejected");
+  CHECK(stored->devices[1].reason == "device belongs to another account");
+  CHECK(stored->devices[2].status == "rejected");
+  CHECK(stored->devices[2].reason == "device is pending assignment to an account");
+  CHECK(stored->devices[3].status == "accepted");
+  CHECK(Count(conn, "SELECT count(*) FROM devices WHERE serial = 'NEW1' AND account_id = '" + account +
+                        "' AND state = 'active'") == 1);
+  CHECK(Count(conn, "SELECT count(*) FROM devices WHERE serial = 'MINE'") == 1);
+  CHECK(Count(conn, "SELECT count(*) FROM counter_readings WHERE device_id = '" + mine + "'") == 2);
+  CHECK(Count(conn, "SELECT count(*) FROM counter_readings") == 4);  // nothing for rejected devices
+  CHECK(Count(conn, "SELECT count(*) FROM agents WHERE version = '5.7' AND disabled_actions = '{restart}'") == 1);
+}
+
+TEST_CASE("uploads: the same counters from the device and from an agent are one reading", "[uploads]") {
+  pqxx::connection conn(TempPostgres::Instance().CreateDatabase());
+  const std::string account = NewAccount(conn);
+  NewAgent(conn, account, "ag_two");
+  const std::string device = ActiveDevice(conn, account, "XRX9", std::string(64, 'f'));
+  const auto direct = DeviceReport("7d1c3f7e-0d2a-4c53-9a57-5e5b0f1f2a10", "XRX9");
+  REQUIRE(storage::StoreUpload(conn, Upload({storage::ClientKind::kDevice, device, account}, direct, 'd')).has_value());
+  protocol::Report via_agent = DeviceReport("7d1c3f7e-0d2a-4c53-9a57-5e5b0f1f2a10", "XRX9");
+  via_agent.source = protocol::ReportSource::kAgent;
+  via_agent.agent = protocol::AgentInfo{"agent-lite", "5.6", protocol::SecurityMode::kNormal, {}, std::nullopt,
+                                        std::nullopt};
+  auto stored = storage::StoreUpload(conn, Upload({storage::ClientKind::kAgent, "ag_two", account}, via_agent, 'd'));
+  REQUIRE(stored.has_value());
+  CHECK_FALSE(stored->duplicate);  // another sender: another upload
+  CHECK(Count(conn, "SELECT count(*) FROM uploads") == 2);
+  CHECK(Count(conn, "SELECT count(*) FROM counter_readings") == 2);
+}
+
+TEST_CASE("uploads: the newest 40 faults are kept per device", "[uploads]") {
+  pqxx::connection conn(TempPostgres::Instance().CreateDatabase());
+  const std::string account = NewAccount(conn);
+  const std::string device = ActiveDevice(conn, account, "XRX2", std::string(64, '1'));
+  auto report = DeviceReport("8d1c3f7e-0d2a-4c53-9a57-5e5b0f1f2a10", "XRX2");
+  report.devices[0].faults.clear();
+  for (int day = 1; day <= 45; ++day) {
+    char at[32];
+    std::snprintf(at, sizeof at, "2026-10-%02dT10:00:00Z", day <= 31 ? day : 31);
+    report.devices[0].faults.push_back({"F" + std::to_string(day), at, std::nullopt, std::nullopt});
+  }
+  REQUIRE(storage::StoreUpload(conn, Upload({storage::ClientKind::kDevice, device, account}, report, 'f')).has_value());
+  CHECK(Count(conn, "SELECT count(*) FROM device_faults") == 40);
+  CHECK(Count(conn, "SELECT count(*) FROM device_faults WHERE code = 'F1'") == 0);
+  CHECK(Count(conn, "SELECT count(*) FROM device_faults WHERE code = 'F45'") == 1);
+}
+
+TEST_CASE("uploads: two identical uploads racing store one report", "[uploads]") {
+  const std::string database = TempPostgres::Instance().CreateDatabase();
+  pqxx::connection setup(database);
+  const std::string account = NewAccount(setup);
+  const std::string device = ActiveDevice(setup, account, "XRX3", std::string(64, '2'));
+  const auto report = DeviceReport("9d1c3f7e-0d2a-4c53-9a57-5e5b0f1f2a10", "XRX3");
+  const storage::UploadSender sender{storage::ClientKind::kDevice, device, account};
+
+  for (int round = 0; round < 5; ++round) {
+    pqxx::connection a(database), b(database);
+    {
+      pqxx::work clear(setup);
+      clear.exec("DELETE FROM upload_devices; DELETE FROM raw_uploads; DELETE FROM uploads");
+      clear.commit();
+    }
+    storage::StorageResult<storage::UploadOutcome> first = storage::StorageError{}, second = storage::StorageError{};
+    std::thread racer([&] { first = storage::StoreUpload(a, Upload(sender, report, 'r')); });
+    second = storage::StoreUpload(b, Upload(sender, report, 'r'));
+    racer.join();
+    REQUIRE(first.has_value());
+    REQUIRE(second.has_value());
+    CHECK(first->duplicate != second->duplicate);
+    CHECK(first->upload_id == second->upload_id);
+    CHECK(Count(setup, "SELECT count(*) FROM uploads") == 1);
+  }
+}
