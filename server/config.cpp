@@ -122,6 +122,8 @@ const std::vector<KeySpec>& Specs() {
        [](Config& c, const std::string& v) {
          c.body_limit_bytes = static_cast<std::size_t>(ParseInteger(v, 1024, 1LL << 32));
        }},
+      {{"retention.raw_upload_days", "90", "how long the original upload archives are kept (dropped by whole months)"},
+       Int(&Config::raw_upload_retention_days, 1, 3650)},
       {{"uploads.max_entries", "8", "most entries an uploaded zip may list; beyond, 422 invalid_archive"},
        Int(&Config::upload_max_entries, 1, 100000)},
       {{"uploads.max_report_bytes", "134217728",

@@ -46,6 +46,7 @@ struct Config {
   std::size_t header_limit_bytes = 16 * 1024;
   std::size_t body_limit_bytes = 16 * 1024 * 1024;
   int upload_max_entries = 8;
+  int raw_upload_retention_days = 90;
   std::uint64_t upload_max_entry_bytes = 128ULL * 1024 * 1024;
   std::chrono::seconds handshake_timeout{10};
   std::chrono::seconds header_timeout{10};

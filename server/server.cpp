@@ -11,6 +11,7 @@
 #include "server/ops_routes.hpp"
 #include "storage/embedded.hpp"
 #include "storage/migrator.hpp"
+#include "storage/retention.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -116,6 +117,18 @@ class RunningServer {
 
   bool Ready() { return SchemaAllowsStart(pool_); }
 
+  void MaintainPartitionsBlocking() {
+    const auto retention = std::chrono::hours(24 * config_.raw_upload_retention_days);
+    auto work = [retention](pqxx::connection_base& c) { return storage::MaintainPartitions(c, 3, retention); };
+    auto result = RunDbBlocking<storage::RetentionResult>(pool_, std::move(work));
+    if (!result) throw std::runtime_error(result.error().detail);
+    if (result->partitions_created + result->partitions_dropped > 0 || result->default_rows_deleted > 0) {
+      Log(LogLevel::kInfo, "partitions_maintained",
+          {{"created", result->partitions_created}, {"dropped", result->partitions_dropped},
+           {"default_rows_deleted", result->default_rows_deleted}});
+    }
+  }
+
   int Run() {
     auto io_executor = io_.get_executor();
     asio::co_spawn(control_, AcceptLoop(device_acceptor_, io_executor, device_, &tls_), asio::detached);
@@ -123,7 +136,9 @@ class RunningServer {
     asio::co_spawn(control_, AcceptLoop(ops_acceptor_, io_executor, ops_, nullptr), asio::detached);
     asio::co_spawn(control_, HandleSignals(), asio::detached);
     jobs_.emplace(std::vector<jobs::PeriodicTask>{{"database_probe", std::chrono::seconds(5),
-                                                   [this] { metrics_.SetDatabaseUp(CheckSchemaBlocking(pool_).has_value()); }}},
+                                                   [this] { metrics_.SetDatabaseUp(CheckSchemaBlocking(pool_).has_value()); }},
+                                                  {"partition_maintenance", std::chrono::hours(1),
+                                                   [this] { MaintainPartitionsBlocking(); }}},
                   [](std::string_view task, std::string_view error) {
                     Log(LogLevel::kError, "job_failed", {{"job", task}, {"error", error}});
                   });
