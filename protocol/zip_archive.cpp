@@ -21,7 +21,8 @@ constexpr std::uint8_t kHostMsDos = 0;
 constexpr std::uint8_t kHostUnix = 3;
 constexpr std::uint32_t kDosDirectory = 0x10;
 constexpr std::uint32_t kUnixFileTypeMask = 0170000;
-constexpr std::uint32_t kUnixRegularFile = 0100000;
+constexpr std::uint32_t kUnixDirectory = 0040000;
+constexpr std::uint32_t kUnixSymlink = 0120000;
 constexpr std::size_t kReadChunk = 64 * 1024;
 
 [[noreturn]] void Invalid(const std::string& why) {
@@ -40,12 +41,12 @@ struct ZipFileClose {
 };
 using ZipFilePtr = std::unique_ptr<zip_file_t, ZipFileClose>;
 
-// Symlinks and directories have no business in an upload; only Unix and DOS hosts carry
-// attributes we can read, and both mark regular files unambiguously.
-bool IsRegularFile(const zipdir::Entry& entry) {
+// Symlinks and directories have no business in an upload. Other Unix file types stay
+// allowed: `zip - -` fed from a pipe records a FIFO mode for plain content.
+bool IsFileEntry(const zipdir::Entry& entry) {
   if (entry.made_by_host == kHostUnix) {
-    const std::uint32_t mode = entry.external_attributes >> 16U;
-    if ((mode & kUnixFileTypeMask) != 0 && (mode & kUnixFileTypeMask) != kUnixRegularFile) return false;
+    const std::uint32_t type = (entry.external_attributes >> 16U) & kUnixFileTypeMask;
+    if (type == kUnixDirectory || type == kUnixSymlink) return false;
   }
   if (entry.made_by_host == kHostMsDos || entry.made_by_host == kHostUnix) {
     return (entry.external_attributes & kDosDirectory) == 0;
@@ -63,7 +64,7 @@ void CheckEntries(const std::vector<zipdir::Entry>& entries) {
     if (entry.method != kMethodStored && entry.method != kMethodDeflate) {
       Invalid(EntryLabel(i) + " uses a compression method other than stored or deflate");
     }
-    if (!IsRegularFile(entry)) Invalid(EntryLabel(i) + " is not a regular file");
+    if (!IsFileEntry(entry)) Invalid(EntryLabel(i) + " is a directory or a symbolic link");
   }
 }
 
