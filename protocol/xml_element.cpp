@@ -114,7 +114,7 @@ std::optional<std::int64_t> Element::Unsigned(const char* name) const {
   const auto raw = Raw(name);
   if (!raw) return std::nullopt;
   const auto value = values::ParseUnsigned(*raw);
-  if (!value) FailAttribute(name, "value must be an unsigned integer below 2^63");
+  if (!value) FailAttribute(name, "must be an unsigned integer below 2^63");
   return value;
 }
 
