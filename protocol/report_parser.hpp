@@ -10,6 +10,16 @@
 
 namespace fleetcomm::protocol {
 
+// Choices where PROTOCOL.md is silent (refusals are invalid_report like the rest):
+// - in lockdown, Host::ip and every Network::ip are already dropped from the result;
+// - child order is free, except that JobLog and PolicyEvents must be the last element;
+//   singular children (Identity, Status, Counters, Host...) may appear at most once;
+// - unknown disabledActions names, a Counter name twice in one Counters, the same
+//   (manufacturer, serial) twice in one report, and text inside our elements are refused;
+// - elements in no namespace are refused (they are neither ours nor a vendor's);
+// - Agent/@product and @version are optional (empty when absent); Fault/@code, Supply/@index,
+//   Property and Usage Item name/value are required, as the typed model needs them;
+// - Identity/@installDate and Module/@installDate are kept as text (no format is given).
 Report ParseReport(std::string_view xml);
 
 }  // namespace fleetcomm::protocol

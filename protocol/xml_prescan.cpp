@@ -24,6 +24,7 @@ class Scanner {
         Reference();
       } else {
         if (depth_ == 0 && !IsSpace(text_[pos_])) Fail(pos_, "text outside the root element");
+        if (At("]]>")) Fail(pos_, "']]>' is not allowed in text");
         ++pos_;
       }
     }
@@ -49,8 +50,11 @@ class Scanner {
 
   void Markup() {
     if (At("<!--")) {
+      // "--" may only appear as the end of a comment: pugixml accepts it, XML does not.
+      const std::size_t start = pos_;
       pos_ += 4;
       SkipPast("-->", "comment");
+      if (text_.substr(start + 4, pos_ - start - 4).find("--") != pos_ - start - 7) Fail(start, "'--' inside a comment");
     } else if (At("<![CDATA[")) {
       if (depth_ == 0) Fail(pos_, "text outside the root element");
       SkipPast("]]>", "CDATA section");
@@ -81,6 +85,7 @@ class Scanner {
     if (target == "xml" && (start != 0 || text_.substr(pos_, 3) != "xml")) {
       Fail(start, "the XML declaration must come first");
     }
+    if (target.empty() || target.find(':') != std::string::npos) Fail(start, "bad processing instruction target");
     SkipPast("?>", "processing instruction");
   }
 

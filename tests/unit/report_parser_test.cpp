@@ -253,6 +253,11 @@ TEST_CASE("wrong root, wrong namespace, second root, stray text", "[protocol][re
   CHECK(Contains(Refusal(""), "no root element"));
   CHECK(Contains(Refusal(DeviceDoc("<Identity>")), "not well formed"));
   CHECK_NOTHROW(ParseReport("<!-- before -->\n" + DeviceDoc("<!-- inside -->") + "<!-- after --><?pi x?>\n"));
+  // pugixml accepts these; XML (and so xmllint and the XSD tests) does not.
+  CHECK(Contains(Refusal(DeviceDoc("<!-- a -- b -->")), "'--' inside a comment"));
+  CHECK(Contains(Refusal(DeviceDoc("<!-- a --->")), "'--' inside a comment"));
+  CHECK(Contains(Refusal(DeviceDoc("<v:x xmlns:v=\"urn:v\">a]]>b</v:x>")), "']]>' is not allowed"));
+  CHECK(Contains(Refusal(DeviceDoc("<?a:b x?>")), "processing instruction target"));
 }
 
 TEST_CASE("duplicate attributes are refused", "[protocol][report]") {
@@ -398,4 +403,7 @@ TEST_CASE("messages carry the line of the offending element", "[protocol][report
                                     "    </Counters>");
   CHECK(Refusal(doc) == "line 6, element Counter: attribute value must be an unsigned integer below 2^63");
   CHECK(Contains(Refusal(DeviceDoc("\n\n<Identity></Identiti>")), "line 6: XML is not well formed"));
+  std::string crlf = doc;
+  for (std::size_t at = crlf.find('\n'); at != std::string::npos; at = crlf.find('\n', at + 2)) crlf.insert(at, "\r");
+  CHECK(Refusal(crlf) == "line 6, element Counter: attribute value must be an unsigned integer below 2^63");
 }
