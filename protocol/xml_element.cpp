@@ -1,7 +1,6 @@
 #include "protocol/xml_element.hpp"
 
 #include <algorithm>
-#include <cstring>
 
 #include "protocol/protocol_error.hpp"
 #include "protocol/report_values.hpp"

@@ -3,8 +3,8 @@
 #include <zip.h>
 
 #include <algorithm>
-#include <cstring>
 #include <memory>
+#include <new>
 #include <set>
 
 #include "protocol/protocol_error.hpp"
