@@ -9,6 +9,7 @@ packages=(
   libssl-dev libpqxx-dev libpq-dev libpugixml-dev libzip-dev zlib1g-dev
   nlohmann-json3-dev prometheus-cpp-dev catch2
   postgresql-15 postgresql-client-15 zip unzip python3
+  libxml2-utils  # xmllint: the unit tests validate reports against protocol/report.xsd
 )
 
 missing=()
