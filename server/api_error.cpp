@@ -1,5 +1,7 @@
 #include "server/api_error.hpp"
 
+#include "protocol/protocol_error.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <stdexcept>
@@ -55,6 +57,9 @@ ApiError FromAuthError(const auth::AuthError& error) {
   }
   return {ErrorCode::kInternal, "internal error", error.detail};
 }
+
+// The decoder's messages are written for clients (line and element, no internals).
+ApiError FromProtocolError(const protocol::ProtocolError& error) { return {error.code(), error.what()}; }
 
 std::string ErrorBody(const ApiError& error) {
   nlohmann::json body = {{"error", {{"code", protocol::WireName(error.code)}, {"message", error.message}}}};

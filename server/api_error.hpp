@@ -8,6 +8,10 @@
 
 #include <string>
 
+namespace fleetcomm::protocol {
+class ProtocolError;
+}
+
 namespace fleetcomm::server {
 
 struct ApiError {
@@ -25,6 +29,7 @@ struct ApiError {
 
 ApiError FromStorageError(const storage::StorageError& error);
 ApiError FromAuthError(const auth::AuthError& error);
+ApiError FromProtocolError(const protocol::ProtocolError& error);
 
 // {"error":{"code":"...","message":"..."}}
 std::string ErrorBody(const ApiError& error);

@@ -6,6 +6,7 @@
 #include "server/log.hpp"
 #include "server/next_poll.hpp"
 #include "server/representations.hpp"
+#include "server/upload_routes.hpp"
 #include "storage/devices.hpp"
 
 namespace fleetcomm::server {
@@ -35,6 +36,7 @@ Parsed<storage::Registration> ReadRegistration(const RequestContext& context) {
 
 void AddDeviceRoutes(Router& router, ServerState& state) {
   AddEnrollmentRoutes(router, state);
+  AddUploadRoutes(router, state);
 
   // PROTOCOL.md 3.2: the certificate names the serial; the body must agree.
   router.Add(http::verb::post, "/rs/v1/register", Access::kClientCertificate,

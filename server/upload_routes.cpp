@@ -1,0 +1,214 @@
+#include "server/upload_routes.hpp"
+
+#include "server/cpu_executor.hpp"
+#include "server/db_executor.hpp"
+#include "server/log.hpp"
+#include "server/representations.hpp"
+#include "protocol/protocol_error.hpp"
+#include "protocol/report_parser.hpp"
+#include "protocol/zip_archive.hpp"
+#include "storage/accounts.hpp"
+#include "storage/diagnostics.hpp"
+#include "storage/uploads.hpp"
+
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <set>
+
+namespace fleetcomm::server {
+namespace {
+
+namespace asio = boost::asio;
+using nlohmann::json;
+using protocol::ErrorCode;
+
+struct DecodedUpload {
+  std::optional<ApiError> error;
+  protocol::Report report;
+  std::string content_sha256;  // raw 32 bytes
+  std::size_t report_bytes = 0;
+};
+
+bool IsZip(const RequestContext& context) {
+  const auto content_type = context.request[http::field::content_type];
+  return boost::beast::iequals(content_type.substr(0, content_type.find(';')), "application/zip");
+}
+
+std::string Sha256(std::string_view data) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  if (EVP_Digest(data.data(), data.size(), digest, &length, EVP_sha256(), nullptr) != 1) {
+    throw std::runtime_error("SHA-256 failed");
+  }
+  return std::string(reinterpret_cast<const char*>(digest), length);
+}
+
+std::string ManufacturerKey(const std::string& manufacturer) {
+  auto begin = manufacturer.find_first_not_of(" \t");
+  auto end = manufacturer.find_last_not_of(" \t");
+  std::string key = begin == std::string::npos ? std::string() : manufacturer.substr(begin, end - begin + 1);
+  std::transform(key.begin(), key.end(), key.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return key;
+}
+
+// Rules that need the sender, not only the document: who may say what.
+std::optional<ApiError> CheckSender(const protocol::Report& report, const storage::ClientIdentity& sender) {
+  const bool agent = sender.kind == storage::ClientKind::kAgent;
+  if (agent != (report.source == protocol::ReportSource::kAgent)) {
+    return ApiError(ErrorCode::kInvalidReport, std::string("Report/@source must be \"") + (agent ? "agent" : "device") +
+                                                   "\" for this client's certificate");
+  }
+  std::set<std::pair<std::string, std::string>> seen;
+  for (const auto& device : report.devices) {
+    if (!seen.emplace(ManufacturerKey(device.manufacturer), device.serial).second) {
+      return ApiError(ErrorCode::kInvalidReport, "device " + device.serial + " appears twice in the report");
+    }
+  }
+  return std::nullopt;
+}
+
+// Lockdown (PROTOCOL.md 5): no address of the agent's network is stored.
+void DropAddresses(protocol::Report& report) {
+  if (report.agent && report.agent->host) report.agent->host->ip.reset();
+  for (auto& device : report.devices) {
+    if (device.network) device.network->ip.reset();
+  }
+}
+
+// Consent (3.3): personal-data sections are dropped before storage and named in the answer.
+std::vector<std::string> DropPersonalData(protocol::Report& report) {
+  std::vector<std::string> discarded;
+  bool jobs = false;
+  for (auto& device : report.devices) {
+    jobs = jobs || device.job_log.has_value();
+    device.job_log.reset();
+  }
+  if (jobs) discarded.push_back("JobLog");
+  if (report.agent && report.agent->policy_events) {
+    report.agent->policy_events.reset();
+    discarded.push_back("PolicyEvents");
+  }
+  return discarded;
+}
+
+DecodedUpload Decode(const std::string& body, const Config& config) {
+  DecodedUpload decoded;
+  try {
+    const protocol::ArchiveLimits limits{static_cast<std::size_t>(config.upload_max_entries),
+                                         config.upload_max_entry_bytes};
+    const std::string xml = protocol::ExtractReportXml(body, limits);
+    decoded.report_bytes = xml.size();
+    decoded.content_sha256 = Sha256(xml);
+    decoded.report = protocol::ParseReport(xml);
+    if (decoded.report.agent && decoded.report.agent->security_mode == protocol::SecurityMode::kLockdown) {
+      DropAddresses(decoded.report);
+    }
+  } catch (const protocol::ProtocolError& e) {
+    decoded.error = FromProtocolError(e);
+  } catch (const std::exception& e) {
+    decoded.error = ApiError(ErrorCode::kInternal, "internal error", e.what());
+  }
+  return decoded;
+}
+
+json UploadAnswer(const storage::UploadOutcome& outcome) {
+  json devices = json::array();
+  for (const auto& device : outcome.devices) {
+    json entry{{"serial", device.serial}, {"status", device.status}};
+    if (!device.reason.empty()) entry["reason"] = device.reason;
+    devices.push_back(std::move(entry));
+  }
+  return {{"upload_id", outcome.upload_id}, {"report_id", outcome.report_id}, {"duplicate", outcome.duplicate},
+          {"devices", std::move(devices)}, {"discarded", outcome.discarded}};
+}
+
+asio::awaitable<HttpResponse> Upload(ServerState& state, RequestContext& context) {
+  if (!IsZip(context)) co_return ErrorResponse(ApiError(ErrorCode::kUnsupportedMediaType, "uploads are application/zip"));
+  auto decode = [&body = context.request.body(), &config = state.config]() { return Decode(body, config); };
+  auto decoding = RunCpu<DecodedUpload>(state.cpu, std::move(decode));
+  DecodedUpload decoded = co_await std::move(decoding);
+  if (decoded.error) co_return ErrorResponse(*decoded.error);
+  const storage::ClientIdentity& sender = *context.client;
+  if (auto refusal = CheckSender(decoded.report, sender)) co_return ErrorResponse(*refusal);
+
+  storage::NewUpload upload;
+  upload.sender = {sender.kind, sender.id, sender.account_id.value_or("")};
+  upload.content_sha256 = std::move(decoded.content_sha256);
+  upload.zip = context.request.body();
+  upload.report_bytes = decoded.report_bytes;
+  if (sender.kind == storage::ClientKind::kDevice && !decoded.report.devices.empty() &&
+      decoded.report.devices.front().serial != context.client_certificate->identity) {
+    upload.refused.emplace_back(0, "serial does not match the client certificate");
+  }
+  auto work = [&upload, report = std::move(decoded.report)](
+                  pqxx::connection_base& c) mutable -> storage::StorageResult<storage::UploadOutcome> {
+    auto account = storage::GetAccount(c, upload.sender.account_id);
+    if (!account) return account.error();
+    if (!*account) return storage::StorageError::Internal("sender's account is missing");
+    if (!(*account)->job_data_consent) upload.discarded = DropPersonalData(report);
+    upload.report = &report;
+    return storage::StoreUpload(c, upload);
+  };
+  auto storing = RunDb<storage::UploadOutcome>(state.pool, std::move(work));
+  auto stored = co_await std::move(storing);
+  if (!stored) {
+    if (stored.error().code == storage::StorageErrc::kConflict) {
+      co_return ErrorResponse(ApiError(ErrorCode::kReportIdConflict,
+                                       "this report id was already stored with different content"));
+    }
+    co_return StorageFailure(context, stored.error());
+  }
+  co_return Json(stored->duplicate ? 200 : 201, UploadAnswer(*stored));
+}
+
+// The archive is vetted with the upload limits before anything is stored: a bomb is refused
+// whether or not the account would have kept it.
+std::optional<ApiError> VetArchive(const std::string& body, const Config& config) {
+  try {
+    const protocol::ArchiveLimits limits{static_cast<std::size_t>(config.upload_max_entries),
+                                         config.upload_max_entry_bytes};
+    protocol::ReadAllEntries(body, limits);
+  } catch (const protocol::ProtocolError& e) {
+    return FromProtocolError(e);
+  } catch (const std::exception& e) {
+    return ApiError(ErrorCode::kInternal, "internal error", e.what());
+  }
+  return std::nullopt;
+}
+
+asio::awaitable<HttpResponse> Diagnostics(ServerState& state, RequestContext& context) {
+  if (!IsZip(context)) co_return ErrorResponse(ApiError(ErrorCode::kUnsupportedMediaType, "diagnostics are application/zip"));
+  const auto action_header = context.request["X-Action-Id"];
+  std::optional<std::string> action_id;
+  if (!action_header.empty()) {
+    if (action_header.size() > 64) co_return ErrorResponse(ApiError(ErrorCode::kInvalidRequest, "X-Action-Id is too long"));
+    action_id = std::string(action_header);
+  }
+  auto vet = [&body = context.request.body(), &config = state.config]() { return VetArchive(body, config); };
+  auto vetting = RunCpu<std::optional<ApiError>>(state.cpu, std::move(vet));
+  auto refusal = co_await std::move(vetting);
+  if (refusal) co_return ErrorResponse(*refusal);
+  const storage::ClientIdentity& sender = *context.client;
+  storage::NewDiagnostics upload{sender.kind, sender.id, sender.account_id.value_or(""), std::move(action_id),
+                                 context.request.body()};
+  auto work = [&upload](pqxx::connection_base& c) { return storage::StoreDiagnostics(c, upload); };
+  auto storing = RunDb<std::optional<std::string>>(state.pool, std::move(work));
+  auto stored = co_await std::move(storing);
+  if (!stored) co_return StorageFailure(context, stored.error());
+  if (!*stored) {
+    co_return ErrorResponse(ApiError(ErrorCode::kConsentRequired, "this account has not consented to debug data"));
+  }
+  co_return Json(201, {{"diagnostics_id", **stored}});
+}
+
+}  // namespace
+
+void AddUploadRoutes(Router& router, ServerState& state) {
+  router.Add(http::verb::post, "/rs/v1/uploads", Access::kActiveClient,
+             [&state](RequestContext& context) { return Upload(state, context); });
+  router.Add(http::verb::post, "/rs/v1/diagnostics", Access::kActiveClient,
+             [&state](RequestContext& context) { return Diagnostics(state, context); });
+}
+
+}  // namespace fleetcomm::server
