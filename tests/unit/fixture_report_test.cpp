@@ -64,6 +64,17 @@ bool IsValidCounterName(const std::string& name) {
   return kStandard.count(name) == 1 || name.starts_with("x-");
 }
 
+// The normalised record names lines it could not parse among its oddities:
+// "1 unparseable snmprec line(s) skipped (line [23]), ...".
+std::size_t UnparseableLines(const json& normalized) {
+  for (const auto& oddity : normalized["oddities"]) {
+    const auto text = oddity.get<std::string>();
+    const auto at = text.find(" unparseable snmprec line");
+    if (at != std::string::npos) return std::stoul(text.substr(0, at));
+  }
+  return 0;
+}
+
 const Supply* FindSupply(const Device& device, std::int64_t index) {
   for (const auto& supply : device.supplies) {
     if (supply.index == index) return &supply;
@@ -171,6 +182,7 @@ TEST_CASE("every printer recording converts to what its normalised record says",
     const auto normalized = LoadJson(kPrinters / "normalized" / (id + ".json"));
     const auto recording = SnmpRecording::Load(raw);
     CHECK(recording.Size() > 0);
+    CHECK(recording.Skipped().size() == UnparseableLines(normalized));
     const auto device = ReadPrinter(recording, {std::nullopt, id});
 
     CHECK(device.manufacturer == normalized["vendor"].get<std::string>());
