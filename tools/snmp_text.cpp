@@ -83,7 +83,10 @@ std::optional<std::string> UnfoldHexString(std::string_view bytes) {
     const int high = HexDigit(bytes[i]);
     const int low = HexDigit(bytes[i + 1]);
     if (high < 0 || low < 0 || (i + 2 < bytes.size() && !IsBlank(bytes[i + 2]))) return std::nullopt;
-    out.push_back(static_cast<char>(high * 16 + low));
+    // A fold hides text: control bytes (other than NUL padding) mean these were not hex lines.
+    const int byte = high * 16 + low;
+    if (byte != 0 && byte < 0x20 && !IsBlank(static_cast<char>(byte))) return std::nullopt;
+    out.push_back(static_cast<char>(byte));
     ++pairs;
     i += 2;
   }

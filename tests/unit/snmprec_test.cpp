@@ -87,6 +87,7 @@ TEST_CASE("SNMP strings are repaired into XML-safe UTF-8 text", "[fixtures][snmp
   CHECK(SnmpText(std::string("\x01\x15VNCRC48198", 12)) == "VNCRC48198");
   // A newline followed by words is text, not a fold.
   CHECK(SnmpText("Line one\nLine two") == "Line one\nLine two");
+  CHECK(SnmpText("Code\n12 07") == "Code\n12 07");  // would decode to control bytes
   CHECK(SnmpText("Ma\xefnz") == "Ma\xc3\xafnz");  // Latin-1 becomes UTF-8
   CHECK(SnmpText("caf\xc3\xa9") == "caf\xc3\xa9");  // UTF-8 stays
   CHECK(SnmpText(std::string("Toner\0\0\0", 8)) == "Toner");
