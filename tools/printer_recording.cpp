@@ -236,12 +236,16 @@ std::vector<protocol::Alert> ReadAlerts(const Reader& reader) {
     alert.code = AlertCodeText(*entry.value->number);
     alert.severity = std::string(ReportSeverity(reader.Number(kAlertSeverity, entry.index).value_or(1)));
     const auto group = reader.Number(kAlertGroup, entry.index);
-    const auto group_name = group ? AlertGroupName(*group) : std::nullopt;
-    if (group_name) alert.group = std::string(*group_name);
+    // A std::string, not an optional<string_view>: GCC 12 at -O2 sees the latter as maybe uninitialised.
+    std::optional<std::string> group_name;
+    if (group) {
+      if (auto name = AlertGroupName(*group)) group_name.emplace(name->data(), name->size());
+    }
+    if (group_name) alert.group = *group_name;
     // Which subunit: the group and its row (prtAlertGroupIndex), e.g. "input 2".
     const auto group_index = reader.Number(kAlertGroupIndex, entry.index);
     if (group_name && group_index && *group_index > 0) {
-      alert.location = std::string(*group_name) + " " + std::to_string(*group_index);
+      alert.location = *group_name + " " + std::to_string(*group_index);
     }
     alert.description = reader.Text(kAlertDescription, entry.index);
     alerts.push_back(std::move(alert));

@@ -1,6 +1,6 @@
 // Agent enrolment through the real binary (PROTOCOL.md 3.1): a registration key and a CSR
 // become an agent and a certificate, which then opens the device listener.
-#include "tests/support/server_process.hpp"
+#include "tests/support/fleet_actors.hpp"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -12,21 +12,13 @@ using fleetcomm::testing::ClientTls;
 using fleetcomm::testing::CreateOperatorToken;
 using fleetcomm::testing::HttpClient;
 using fleetcomm::testing::HttpResult;
+using fleetcomm::testing::OperatorCall;
 using fleetcomm::testing::RunningFleetcomm;
 using nlohmann::json;
 namespace testing = fleetcomm::testing;
 using namespace std::chrono_literals;
 
 namespace {
-
-json OperatorCall(const RunningFleetcomm& fleetcomm, const std::string& token, const std::string& method,
-                  const std::string& target, unsigned expected, const json& body) {
-  HttpClient client(fleetcomm.config.ports.operator_api, ClientTls(fleetcomm.pki));
-  const auto result = client.Request(method, target, {{"Authorization", "Bearer " + token}}, body.dump());
-  INFO(method << " " << target << ": " << result.Describe());
-  REQUIRE(result.status == expected);
-  return json::parse(result.body);
-}
 
 json EnrolmentBody(const std::string& key, const std::string& csr) {
   return {{"registration_key", key},

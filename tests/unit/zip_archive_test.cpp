@@ -1,5 +1,6 @@
 #include "protocol/protocol_error.hpp"
 #include "protocol/zip_archive.hpp"
+#include "tools/zip_writer.hpp"
 
 #include <catch2/catch.hpp>
 #include <zip.h>
@@ -21,33 +22,7 @@ constexpr std::uint64_t kMiB = 1024 * 1024;
 
 std::string LibzipArchive(const std::vector<std::pair<std::string, std::string>>& files, bool deflate = true,
                           const char* comment = nullptr) {
-  zip_error_t error;
-  zip_error_init(&error);
-  zip_source_t* sink = zip_source_buffer_create(nullptr, 0, 0, &error);
-  REQUIRE(sink != nullptr);
-  zip_source_keep(sink);
-  zip_t* archive = zip_open_from_source(sink, ZIP_TRUNCATE, &error);
-  REQUIRE(archive != nullptr);
-  for (const auto& [name, data] : files) {
-    zip_source_t* source = zip_source_buffer(archive, data.data(), data.size(), 0);
-    REQUIRE(source != nullptr);
-    const zip_int64_t index = zip_file_add(archive, name.c_str(), source, ZIP_FL_ENC_UTF_8);
-    REQUIRE(index >= 0);
-    REQUIRE(zip_set_file_compression(archive, static_cast<zip_uint64_t>(index),
-                                     deflate ? ZIP_CM_DEFLATE : ZIP_CM_STORE, 0) == 0);
-  }
-  if (comment != nullptr) REQUIRE(zip_set_archive_comment(archive, comment, static_cast<zip_uint16_t>(std::strlen(comment))) == 0);
-  REQUIRE(zip_close(archive) == 0);
-  REQUIRE(zip_source_open(sink) == 0);
-  REQUIRE(zip_source_seek(sink, 0, SEEK_END) == 0);
-  const zip_int64_t size = zip_source_tell(sink);
-  REQUIRE(zip_source_seek(sink, 0, SEEK_SET) == 0);
-  std::string bytes(static_cast<std::size_t>(size), '\0');
-  REQUIRE(zip_source_read(sink, bytes.data(), bytes.size()) == size);
-  zip_source_close(sink);
-  zip_source_free(sink);
-  zip_error_fini(&error);
-  return bytes;
+  return fleetcomm::tools::WriteZip(files, {deflate, comment != nullptr ? comment : ""});
 }
 
 // --- Hand-assembled archives, for what no honest writer produces ----------------------
