@@ -330,11 +330,6 @@ std::string MarkerLifeCounterName(std::optional<std::int64_t> counter_unit) {
   return "x-marker-life-count";
 }
 
-std::optional<double> SupplyPercent(const protocol::Supply& supply) {
-  if (!supply.capacity || !supply.level || *supply.capacity <= 0 || *supply.level < 0) return std::nullopt;
-  return static_cast<double>(*supply.level) / static_cast<double>(*supply.capacity) * 100.0;
-}
-
 protocol::Device ReadPrinter(const SnmpRecording& recording, const PrinterReadOptions& options) {
   const Reader reader(recording);
   const auto sys_object_id = reader.At(kSysObjectId);

@@ -38,8 +38,6 @@ std::string PlaceholderSerial(std::string_view recording_name);
 // Further markers are x-marker.<hrDeviceIndex>.<markerIndex>.life-count.
 std::string MarkerLifeCounterName(std::optional<std::int64_t> counter_unit);
 
-// PROTOCOL.md 5: level / capacity x 100, only when both are >= 0 and capacity > 0.
-std::optional<double> SupplyPercent(const protocol::Supply& supply);
 
 // A device report (source="device") holding just this device.
 protocol::Report DeviceReport(protocol::Device device, std::string report_id, std::string generated_at);

@@ -15,6 +15,7 @@
 #include <string>
 
 #include "tools/printer_mib_names.hpp"
+#include "protocol/supply_level.hpp"
 #include "tools/printer_recording.hpp"
 #include "tools/report_writer.hpp"
 #include "tools/snmprec.hpp"
@@ -26,7 +27,6 @@ using fleetcomm::tools::MarkerLifeCounterName;
 using fleetcomm::tools::PlaceholderSerial;
 using fleetcomm::tools::ReadPrinter;
 using fleetcomm::tools::SnmpRecording;
-using fleetcomm::tools::SupplyPercent;
 using nlohmann::json;
 
 namespace {
@@ -95,7 +95,7 @@ void CheckSupplies(const Device& device, const json& normalized) {
     CHECK(supply->type == OptionalString(expected["type"]));
     CHECK(supply->unit == OptionalString(expected["unit"]));
     CHECK(supply->colorant == OptionalString(expected["colorant"]));
-    const auto percent = SupplyPercent(*supply);
+    const auto percent = fleetcomm::protocol::SupplyPercent(supply->level, supply->capacity);
     if (expected["percent"].is_null()) {
       CHECK_FALSE(percent.has_value());
     } else {
