@@ -7,7 +7,6 @@
 #include "protocol/protocol_error.hpp"
 #include "protocol/report_parser.hpp"
 #include "protocol/zip_archive.hpp"
-#include "storage/accounts.hpp"
 #include "storage/diagnostics.hpp"
 #include "storage/uploads.hpp"
 
@@ -68,30 +67,6 @@ std::optional<ApiError> CheckSender(const protocol::Report& report, const storag
   return std::nullopt;
 }
 
-// Lockdown (PROTOCOL.md 5): no address of the agent's network is stored.
-void DropAddresses(protocol::Report& report) {
-  if (report.agent && report.agent->host) report.agent->host->ip.reset();
-  for (auto& device : report.devices) {
-    if (device.network) device.network->ip.reset();
-  }
-}
-
-// Consent (3.3): personal-data sections are dropped before storage and named in the answer.
-std::vector<std::string> DropPersonalData(protocol::Report& report) {
-  std::vector<std::string> discarded;
-  bool jobs = false;
-  for (auto& device : report.devices) {
-    jobs = jobs || device.job_log.has_value();
-    device.job_log.reset();
-  }
-  if (jobs) discarded.push_back("JobLog");
-  if (report.agent && report.agent->policy_events) {
-    report.agent->policy_events.reset();
-    discarded.push_back("PolicyEvents");
-  }
-  return discarded;
-}
-
 DecodedUpload Decode(const std::string& body, const Config& config) {
   DecodedUpload decoded;
   try {
@@ -100,10 +75,8 @@ DecodedUpload Decode(const std::string& body, const Config& config) {
     const std::string xml = protocol::ExtractReportXml(body, limits);
     decoded.report_bytes = xml.size();
     decoded.content_sha256 = Sha256(xml);
+    // Lockdown (no address stored) is applied by the parser itself.
     decoded.report = protocol::ParseReport(xml);
-    if (decoded.report.agent && decoded.report.agent->security_mode == protocol::SecurityMode::kLockdown) {
-      DropAddresses(decoded.report);
-    }
   } catch (const protocol::ProtocolError& e) {
     decoded.error = FromProtocolError(e);
   } catch (const std::exception& e) {
@@ -141,12 +114,7 @@ asio::awaitable<HttpResponse> Upload(ServerState& state, RequestContext& context
       decoded.report.devices.front().serial != context.client_certificate->identity) {
     upload.refused.emplace_back(0, "serial does not match the client certificate");
   }
-  auto work = [&upload, report = std::move(decoded.report)](
-                  pqxx::connection_base& c) mutable -> storage::StorageResult<storage::UploadOutcome> {
-    auto account = storage::GetAccount(c, upload.sender.account_id);
-    if (!account) return account.error();
-    if (!*account) return storage::StorageError::Internal("sender's account is missing");
-    if (!(*account)->job_data_consent) upload.discarded = DropPersonalData(report);
+  auto work = [&upload, report = std::move(decoded.report)](pqxx::connection_base& c) mutable {
     upload.report = &report;
     return storage::StoreUpload(c, upload);
   };

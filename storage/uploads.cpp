@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 
+#include <algorithm>
 #include <map>
 
 namespace fleetcomm::storage {
@@ -19,7 +20,8 @@ using nlohmann::json;
 constexpr const char* kClaim =
     "INSERT INTO uploads (sender_kind, sender_id, account_id, report_id, content_sha256, generated_at, "
     "zip_bytes, report_bytes, device_count) VALUES ($1, $2, $3, $4::uuid, $5, $6::timestamptz, $7, $8, $9) "
-    "ON CONFLICT (sender_kind, sender_id, report_id) DO NOTHING RETURNING id, received_at";
+    "ON CONFLICT (sender_kind, sender_id, report_id) DO NOTHING "
+    "RETURNING id, received_at, (SELECT job_data_consent FROM accounts WHERE id = $3)";
 
 constexpr const char* kEarlier =
     "SELECT content_sha256 = $4, answer FROM uploads WHERE sender_kind = $1 AND sender_id = $2 AND report_id = $3::uuid";
@@ -53,24 +55,56 @@ LEFT JOIN upserted u ON u.manufacturer_key = lower(btrim(i.manufacturer)) AND u.
 LEFT JOIN devices e ON e.manufacturer_key = lower(btrim(i.manufacturer)) AND e.serial = i.serial
 )SQL";
 
-// Reports may arrive out of order: only a later report replaces the snapshot.
-constexpr const char* kSnapshots = R"SQL(
-INSERT INTO device_snapshots AS s (device_id, upload_id, generated_at, identity, modules, network, properties, status,
-                                   supplies, usage)
-SELECT device_id, $2, $3::timestamptz, identity, modules, network, properties, status, supplies, usage
-FROM jsonb_to_recordset($1::jsonb) AS r(device_id text, identity jsonb, modules jsonb, network jsonb,
-                                        properties jsonb, status jsonb, supplies jsonb, usage jsonb)
-ON CONFLICT (device_id) DO UPDATE SET upload_id = EXCLUDED.upload_id, generated_at = EXCLUDED.generated_at,
-  identity = EXCLUDED.identity, modules = EXCLUDED.modules, network = EXCLUDED.network,
-  properties = EXCLUDED.properties, status = EXCLUDED.status, supplies = EXCLUDED.supplies, usage = EXCLUDED.usage
-WHERE s.generated_at <= EXCLUDED.generated_at
-)SQL";
-
-constexpr const char* kFaults = R"SQL(
-INSERT INTO device_faults (device_id, at, code, component, description, upload_id)
-SELECT device_id, coalesce(at, '-infinity'), code, component, description, $2
-FROM jsonb_to_recordset($1::jsonb) AS r(device_id text, at timestamptz, code text, component text, description text)
-ON CONFLICT DO NOTHING
+// Everything after the device binding in one statement (one round trip): data-modifying CTEs
+// all run, each exactly once. Reports may arrive out of order: only a later report replaces
+// the snapshot. $1 upload id, $2 generated at, $3 received at.
+constexpr const char* kStoreRows = R"SQL(
+WITH snapshots AS (
+  INSERT INTO device_snapshots AS s (device_id, upload_id, generated_at, identity, modules, network, properties,
+                                     status, supplies, usage)
+  SELECT device_id, $1, $2::timestamptz, identity, modules, network, properties, status, supplies, usage
+  FROM jsonb_to_recordset($4::jsonb) AS r(device_id text, identity jsonb, modules jsonb, network jsonb,
+                                          properties jsonb, status jsonb, supplies jsonb, usage jsonb)
+  ON CONFLICT (device_id) DO UPDATE SET upload_id = EXCLUDED.upload_id, generated_at = EXCLUDED.generated_at,
+    identity = EXCLUDED.identity, modules = EXCLUDED.modules, network = EXCLUDED.network,
+    properties = EXCLUDED.properties, status = EXCLUDED.status, supplies = EXCLUDED.supplies, usage = EXCLUDED.usage
+  WHERE s.generated_at <= EXCLUDED.generated_at
+), faults AS (
+  INSERT INTO device_faults (device_id, at, code, component, description, upload_id)
+  SELECT device_id, coalesce(at, '-infinity'), code, component, description, $1
+  FROM jsonb_to_recordset($5::jsonb) AS r(device_id text, at timestamptz, code text, component text, description text)
+  ON CONFLICT DO NOTHING
+), counters AS (
+  INSERT INTO counter_readings (device_id, counter, read_at, value, reset_at, upload_id)
+  SELECT device_id, name, read_at, value, reset_at, $1
+  FROM jsonb_to_recordset($6::jsonb) AS r(device_id text, name text, read_at timestamptz, value bigint,
+                                          reset_at timestamptz)
+  ON CONFLICT DO NOTHING
+), supplies AS (
+  INSERT INTO supply_readings (device_id, supply_index, read_at, type, colorant, description, part_number, serial,
+                               unit, capacity, level, state, upload_id)
+  SELECT r.device_id, r.index, $2::timestamptz, r.type, r.colorant, r.description, r.part_number, r.serial, r.unit,
+         r.capacity, r.level, r.state, $1
+  FROM jsonb_to_recordset($7::jsonb) AS r(device_id text, index bigint, type text, colorant text, description text,
+                                          part_number text, serial text, unit text, capacity bigint, level bigint,
+                                          state text)
+  ON CONFLICT DO NOTHING
+), usage AS (
+  INSERT INTO usage_readings (device_id, read_at, items, upload_id)
+  SELECT device_id, $2::timestamptz, items, $1 FROM jsonb_to_recordset($8::jsonb) AS r(device_id text, items jsonb)
+  ON CONFLICT DO NOTHING
+), jobs AS (
+  INSERT INTO job_log_entries (device_id, received_at, upload_id, job)
+  SELECT device_id, $3::timestamptz, $1, job FROM jsonb_to_recordset($9::jsonb) AS r(device_id text, job jsonb)
+), seen AS (
+  INSERT INTO upload_devices (upload_id, device_id, received_at)
+  SELECT $1, d, $3::timestamptz FROM unnest($10::text[]) AS d ON CONFLICT DO NOTHING
+), raw AS (
+  INSERT INTO raw_uploads (upload_id, received_at, zip) VALUES ($1, $3::timestamptz, $11)
+), answer AS (
+  UPDATE uploads SET answer = $12::jsonb WHERE id = $1
+)
+SELECT 1
 )SQL";
 
 constexpr const char* kPruneFaults = R"SQL(
@@ -81,35 +115,6 @@ DELETE FROM device_faults f USING (
 WHERE ranked.position > 40 AND f.device_id = ranked.device_id AND f.at = ranked.at AND f.code = ranked.code
 )SQL";
 
-constexpr const char* kCounters = R"SQL(
-INSERT INTO counter_readings (device_id, counter, read_at, value, reset_at, upload_id)
-SELECT device_id, name, read_at, value, reset_at, $2
-FROM jsonb_to_recordset($1::jsonb) AS r(device_id text, name text, read_at timestamptz, value bigint, reset_at timestamptz)
-ON CONFLICT DO NOTHING
-)SQL";
-
-constexpr const char* kSupplies = R"SQL(
-INSERT INTO supply_readings (device_id, supply_index, read_at, type, colorant, description, part_number, serial, unit,
-                             capacity, level, state, upload_id)
-SELECT r.device_id, r.index, $3::timestamptz, r.type, r.colorant, r.description, r.part_number, r.serial, r.unit,
-       r.capacity, r.level, r.state, $2
-FROM jsonb_to_recordset($1::jsonb) AS r(device_id text, index bigint, type text, colorant text, description text,
-                                        part_number text, serial text, unit text, capacity bigint, level bigint,
-                                        state text)
-ON CONFLICT DO NOTHING
-)SQL";
-
-constexpr const char* kUsage = R"SQL(
-INSERT INTO usage_readings (device_id, read_at, items, upload_id)
-SELECT device_id, $3::timestamptz, items, $2 FROM jsonb_to_recordset($1::jsonb) AS r(device_id text, items jsonb)
-ON CONFLICT DO NOTHING
-)SQL";
-
-constexpr const char* kJobs = R"SQL(
-INSERT INTO job_log_entries (device_id, received_at, upload_id, job)
-SELECT device_id, $3::timestamptz, $2, job FROM jsonb_to_recordset($1::jsonb) AS r(device_id text, job jsonb)
-)SQL";
-
 constexpr const char* kPolicyEvents =
     "INSERT INTO policy_events (agent_id, received_at, upload_id, event) "
     "SELECT $1, $3::timestamptz, $2, e FROM jsonb_array_elements($4::jsonb) AS e";
@@ -117,13 +122,6 @@ constexpr const char* kPolicyEvents =
 constexpr const char* kUpdateAgent =
     "UPDATE agents SET product = $2, version = $3, security_mode = $4, disabled_actions = $5::text[], "
     "host = coalesce($6::jsonb, host), last_contact_at = now(), last_upload_at = now() WHERE id = $1";
-
-constexpr const char* kUploadDevices =
-    "INSERT INTO upload_devices (upload_id, device_id, received_at) "
-    "SELECT $1, d, $2::timestamptz FROM unnest($3::text[]) AS d ON CONFLICT DO NOTHING";
-
-constexpr const char* kRawUpload = "INSERT INTO raw_uploads (upload_id, received_at, zip) VALUES ($1, $2::timestamptz, $3)";
-constexpr const char* kAnswer = "UPDATE uploads SET answer = $2::jsonb WHERE id = $1";
 
 std::string KindName(ClientKind kind) { return kind == ClientKind::kAgent ? "agent" : "device"; }
 
@@ -218,7 +216,8 @@ struct DeviceRows {
   std::vector<std::string> with_faults;
 };
 
-DeviceRows CollectRows(const protocol::Report& report, const std::map<std::size_t, std::string>& bound) {
+DeviceRows CollectRows(const protocol::Report& report, const std::map<std::size_t, std::string>& bound,
+                       bool job_consent) {
   DeviceRows rows;
   for (const auto& [index, device_id] : bound) {
     const auto& d = report.devices[index];
@@ -252,33 +251,43 @@ DeviceRows CollectRows(const protocol::Report& report, const std::map<std::size_
       }
     }
     if (!d.usage.empty()) rows.usage.push_back({{"device_id", device_id}, {"items", UsageDocument(d.usage)}});
-    if (d.job_log) {
+    if (d.job_log && job_consent) {
       for (const auto& job : *d.job_log) rows.jobs.push_back({{"device_id", device_id}, {"job", JobDocument(job)}});
     }
   }
   return rows;
 }
 
-void StoreDeviceRows(pqxx::work& tx, const DeviceRows& rows, const std::string& upload_id,
-                     const std::string& generated_at, const std::string& received_at) {
-  if (!rows.snapshots.empty()) tx.exec_params(kSnapshots, rows.snapshots.dump(), upload_id, generated_at);
-  if (!rows.faults.empty()) {
-    tx.exec_params(kFaults, rows.faults.dump(), upload_id);
-    tx.exec_params(kPruneFaults, TextArrayLiteral(rows.with_faults));
-  }
-  if (!rows.counters.empty()) tx.exec_params(kCounters, rows.counters.dump(), upload_id);
-  if (!rows.supplies.empty()) tx.exec_params(kSupplies, rows.supplies.dump(), upload_id, generated_at);
-  if (!rows.usage.empty()) tx.exec_params(kUsage, rows.usage.dump(), upload_id, generated_at);
-  if (!rows.jobs.empty()) tx.exec_params(kJobs, rows.jobs.dump(), upload_id, received_at);
+void StoreRows(pqxx::work& tx, const DeviceRows& rows, const UploadOutcome& outcome, const std::string& generated_at,
+               const std::string& received_at, std::string_view zip, const std::vector<std::string>& device_ids) {
+  const std::string zip_bytes(zip);
+  tx.exec_params(kStoreRows, outcome.upload_id, generated_at, received_at, rows.snapshots.dump(), rows.faults.dump(),
+                 rows.counters.dump(), rows.supplies.dump(), rows.usage.dump(), rows.jobs.dump(),
+                 TextArrayLiteral(device_ids), pqxx::binarystring(zip_bytes), OutcomeDocument(outcome).dump());
+  // After the insert, in a statement of its own: a CTE would not see the new faults.
+  if (!rows.with_faults.empty()) tx.exec_params(kPruneFaults, TextArrayLiteral(rows.with_faults));
 }
 
-void StoreAgent(pqxx::work& tx, const NewUpload& upload, const std::string& upload_id, const std::string& received_at) {
+// Personal data is kept only with the account's job-data consent (3.3), read in this
+// transaction; the answer names what was dropped.
+std::vector<std::string> Discarded(const protocol::Report& report, bool job_consent) {
+  if (job_consent) return {};
+  std::vector<std::string> discarded;
+  if (std::any_of(report.devices.begin(), report.devices.end(), [](const auto& d) { return d.job_log.has_value(); })) {
+    discarded.push_back("JobLog");
+  }
+  if (report.agent && report.agent->policy_events) discarded.push_back("PolicyEvents");
+  return discarded;
+}
+
+void StoreAgent(pqxx::work& tx, const NewUpload& upload, const std::string& upload_id, const std::string& received_at,
+                bool job_consent) {
   const auto& agent = *upload.report->agent;
   const std::optional<std::string> host = agent.host ? std::optional(HostDocument(*agent.host).dump()) : std::nullopt;
   tx.exec_params(kUpdateAgent, upload.sender.id, agent.product, agent.version,
                  agent.security_mode == protocol::SecurityMode::kLockdown ? "lockdown" : "normal",
                  TextArrayLiteral(agent.disabled_actions), OptionalText(host).get());
-  if (agent.policy_events && !agent.policy_events->empty()) {
+  if (job_consent && agent.policy_events && !agent.policy_events->empty()) {
     json events = json::array();
     for (const auto& event : *agent.policy_events) events.push_back(PolicyEventDocument(event));
     tx.exec_params(kPolicyEvents, upload.sender.id, upload_id, received_at, events.dump());
@@ -310,18 +319,18 @@ StorageResult<UploadOutcome> StoreUpload(pqxx::connection_base& conn, const NewU
     UploadOutcome outcome;
     outcome.upload_id = claimed[0][0].as<std::string>();
     outcome.report_id = report.id;
-    outcome.discarded = upload.discarded;
     const std::string received_at = claimed[0][1].as<std::string>();
+    const bool job_consent = !claimed[0][2].is_null() && claimed[0][2].as<bool>();
+    outcome.discarded = Discarded(report, job_consent);
 
     const auto bound = BindDevices(tx, upload, outcome);
-    StoreDeviceRows(tx, CollectRows(report, bound), outcome.upload_id, report.generated_at, received_at);
-    if (upload.sender.kind == ClientKind::kAgent && report.agent) StoreAgent(tx, upload, outcome.upload_id, received_at);
     std::vector<std::string> device_ids;
     for (const auto& entry : bound) device_ids.push_back(entry.second);
-    if (!device_ids.empty()) tx.exec_params(kUploadDevices, outcome.upload_id, received_at, TextArrayLiteral(device_ids));
-    const std::string zip(upload.zip);
-    tx.exec_params(kRawUpload, outcome.upload_id, received_at, pqxx::binarystring(zip));
-    tx.exec_params(kAnswer, outcome.upload_id, OutcomeDocument(outcome).dump());
+    StoreRows(tx, CollectRows(report, bound, job_consent), outcome, report.generated_at, received_at, upload.zip,
+              device_ids);
+    if (upload.sender.kind == ClientKind::kAgent && report.agent) {
+      StoreAgent(tx, upload, outcome.upload_id, received_at, job_consent);
+    }
     tx.commit();
     return outcome;
   } catch (...) {

@@ -1,7 +1,8 @@
 #pragma once
 // Storing one upload (PROTOCOL.md 3.3) in one transaction: the idempotency record, the
 // devices it names, their snapshots and time series, and the original archive. The caller
-// has already parsed the report and applied lockdown and consent to it.
+// has already parsed the report and applied lockdown; the account's job-data consent is
+// read here, in the same transaction, and personal data is dropped without it.
 #include "protocol/report.hpp"
 #include "storage/client_identities.hpp"
 
@@ -27,7 +28,6 @@ struct NewUpload {
   std::string content_sha256;  // 32 raw bytes: SHA-256 of the inflated report.xml
   std::string_view zip;        // the archive as received, kept for reprocessing
   std::size_t report_bytes = 0;
-  std::vector<std::string> discarded;  // sections dropped for lack of consent, named in the answer
   // Device-direct uploads: indexes of report->devices already refused by the caller
   // (serial mismatch), with their reason; never stored.
   std::vector<std::pair<std::size_t, std::string>> refused;
