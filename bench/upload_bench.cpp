@@ -182,6 +182,7 @@ double Percentile(std::vector<double>& sorted, double p) {
 
 int main(int argc, char** argv) try {
   const Options options = ParseOptions(argc, argv);
+  testing::TempPostgres::UseDurableSettings();  // every 201 on disk, as in production
   testing::RunningFleetcomm fleetcomm(testing::ConfigOverrides{
       {"database.pool_size", std::to_string(options.pool)},
       {"server.threads", std::to_string(options.threads)},

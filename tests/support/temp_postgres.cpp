@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <cerrno>
 #include <cstring>
@@ -274,6 +275,12 @@ std::vector<storage::Migration> EmbeddedMigrations() { return storage::EmbeddedM
 
 std::size_t ReapOrphanedClusters() { return ReapOrphans(FindBinDir()); }
 
+namespace {
+std::atomic<bool> durable_settings{false};
+}  // namespace
+
+void TempPostgres::UseDurableSettings() { durable_settings = true; }
+
 TempPostgres& TempPostgres::Instance() {
   // Constructed on first use; if the constructor throws, the next call tries again.
   static TempPostgres instance;
@@ -319,17 +326,20 @@ TempPostgres::TempPostgres() {
                                JoinArgs(init.argv) + "\n" + init.output);
     }
     {
-      // A throwaway cluster: durability is irrelevant, speed is not. A clean shutdown
-      // (Stop()) still checkpoints, so Stop()/Start() keep every committed row.
+      // A throwaway cluster for tests: durability is irrelevant, speed is not. A clean
+      // shutdown (Stop()) still checkpoints, so Stop()/Start() keep every committed row.
+      // Benchmarks ask for the durable defaults instead.
       std::ofstream conf(DataDir() + "/postgresql.conf", std::ios::app);
       conf << "\n# fleetcomm TempPostgres\n"
            << "listen_addresses = '127.0.0.1'\n"
            << "unix_socket_directories = '" << root_dir_ << "'\n"
-           << "max_connections = 200\n"
-           << "shared_buffers = 32MB\n"
-           << "fsync = off\n"
-           << "synchronous_commit = off\n"
-           << "full_page_writes = off\n"
+           << "max_connections = 200\n";
+      if (durable_settings) {
+        conf << "shared_buffers = 256MB\n";
+      } else {
+        conf << "shared_buffers = 32MB\nfsync = off\nsynchronous_commit = off\nfull_page_writes = off\n";
+      }
+      conf
            << "timezone = 'UTC'\n"
            << "log_timezone = 'UTC'\n"
            << "log_min_messages = warning\n";

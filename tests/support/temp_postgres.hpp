@@ -34,6 +34,9 @@ class TempPostgres {
   // The process-wide cluster, started on first use. Throws std::runtime_error carrying the
   // output of initdb / pg_ctl (and the server log) when it cannot be started.
   static TempPostgres& Instance();
+  // Benchmarks: call before the first Instance() to run with PostgreSQL's durable defaults
+  // (fsync, synchronous_commit, full_page_writes on), so that every commit is on disk.
+  static void UseDurableSettings();
 
   ~TempPostgres();
   TempPostgres(const TempPostgres&) = delete;
