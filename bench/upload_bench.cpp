@@ -11,6 +11,7 @@
 #include "tests/support/server_process.hpp"
 #include "tests/support/temp_postgres.hpp"
 #include "tools/report_writer.hpp"
+#include "tools/sample_device.hpp"
 #include "tools/zip_writer.hpp"
 
 #include <nlohmann/json.hpp>
@@ -64,30 +65,6 @@ std::string NewUuid(std::mt19937_64& random) {
   return text;
 }
 
-// A device as a typical office printer reports it: about 13 stored rows.
-protocol::Device BenchDevice(const std::string& serial, std::int64_t count) {
-  protocol::Device device;
-  device.serial = serial;
-  device.manufacturer = "Acme";
-  device.model = "OfficeJet 9000";
-  device.device_class = "office";
-  device.identity = protocol::Identity{"1.2.3", std::nullopt, "floor 3", "prn"};
-  device.network = protocol::Network{"9c:93:4e:01:02:03", "10.1.2.50", "255.255.255.0", std::nullopt};
-  device.properties = {{"color", "true"}, {"speedPpm", "55"}};
-  device.status = protocol::Status{"running", "idle", 86400, {}};
-  device.faults = {{"75-530-00", "2026-11-20T10:00:00Z", "tray 3", "Paper jam"}};
-  device.counters = protocol::Counters{std::nullopt, {{"total-impressions", count, std::nullopt},
-                                                     {"black-impressions", count / 2, std::nullopt},
-                                                     {"color-impressions", count / 2, std::nullopt}}};
-  const char* colorants[] = {"black", "cyan", "magenta", "yellow"};
-  for (std::int64_t i = 0; i < 4; ++i) {
-    device.supplies.push_back({i + 1, "tonerCartridge", colorants[i], "Toner", std::nullopt, std::nullopt, "percent",
-                               100, 50 - i, std::nullopt});
-  }
-  device.usage = {{"hfsi.fuser.count", std::to_string(count)}};
-  return device;
-}
-
 struct Client {
   testing::CertKeyPaths files;
   bool agent = false;
@@ -104,8 +81,10 @@ std::string Payload(const Client& client, int devices, std::int64_t sequence, st
   report.source = client.agent ? protocol::ReportSource::kAgent : protocol::ReportSource::kDevice;
   if (client.agent) report.agent = protocol::AgentInfo{"agent-lite", "5.6.1", {}, {}, std::nullopt, std::nullopt};
   for (int d = 0; d < devices; ++d) {
-    report.devices.push_back(
-        BenchDevice(client.agent ? client.serial_prefix + std::to_string(d) : client.serial_prefix, 1000 + sequence));
+    auto device = fleetcomm::tools::SampleOfficeDevice(
+        client.agent ? client.serial_prefix + std::to_string(d) : client.serial_prefix, 1000 + sequence);
+    device.counters->read_at.reset();  // read at generatedAt: every report is a new reading
+    report.devices.push_back(std::move(device));
   }
   return fleetcomm::tools::WriteZip({{"report.xml", fleetcomm::tools::WriteReportXml(report)}});
 }

@@ -2,6 +2,7 @@
 // (sender, report id), visible through the operator API, and every refusal changes nothing.
 #include "tests/support/fleet_actors.hpp"
 #include "tools/report_writer.hpp"
+#include "tools/sample_device.hpp"
 #include "tools/zip_writer.hpp"
 
 #include <catch2/catch.hpp>
@@ -22,32 +23,11 @@ namespace protocol = fleetcomm::protocol;
 namespace {
 
 protocol::Device XeroxDevice(const std::string& serial, std::int64_t total) {
-  protocol::Device device;
-  device.serial = serial;
-  device.manufacturer = "Xerox";
-  device.model = "AltaLink C8155";
-  device.device_class = "office";
-  device.network = protocol::Network{"9c:93:4e:01:02:03", "10.1.2.50", std::nullopt, std::nullopt};
-  device.properties = {{"speedPpm", "55"}};
-  device.status = protocol::Status{"warning", "idle", 86400, {{"09-582-00", "warning", "marker", std::nullopt,
-                                                                "Black toner low", "2026-11-24T02:10:00Z"}}};
-  device.faults = {{"75-530-00", "2026-11-20T10:00:00Z", "tray 3", "Paper jam"}};
-  device.counters = protocol::Counters{"2026-11-24T03:00:00Z", {{"total-impressions", total, std::nullopt}}};
-  device.supplies = {{1, "tonerCartridge", "black", "Black Toner", std::nullopt, std::nullopt, "impressions", 30000,
-                      28407, std::nullopt},
-                     {2, "wasteToner", "unknown", "Waste", std::nullopt, std::nullopt, "other", -2, -3, std::nullopt}};
-  device.job_log = std::vector<protocol::Job>{{"j1", "salary.pdf", "alice", std::nullopt, std::nullopt, std::nullopt,
-                                               3, 0, false}};
-  return device;
+  return fleetcomm::tools::SampleOfficeDevice(serial, total);
 }
 
 std::string DeviceReportZip(const std::string& report_id, const std::string& serial, std::int64_t total = 123456) {
-  protocol::Report report;
-  report.id = report_id;
-  report.generated_at = "2026-11-24T03:00:00Z";
-  report.source = protocol::ReportSource::kDevice;
-  report.devices.push_back(XeroxDevice(serial, total));
-  return WriteZip({{"report.xml", WriteReportXml(report)}});
+  return WriteZip({{"report.xml", WriteReportXml(fleetcomm::tools::SampleDeviceReport(report_id, serial, total))}});
 }
 
 // Everything an upload could have written, summed: a refused upload must leave it unchanged.
@@ -109,7 +89,7 @@ TEST_CASE("uploads: stored, replayed as a duplicate, conflicting content refused
   replayed["duplicate"] = false;
   CHECK(replayed == answer);
   CHECK(QueryNumber(fleetcomm, "SELECT count(*) FROM uploads") == 1);
-  CHECK(QueryNumber(fleetcomm, "SELECT count(*) FROM counter_readings") == 1);
+  CHECK(QueryNumber(fleetcomm, "SELECT count(*) FROM counter_readings") == 2);
 
   const auto conflict = PostUpload(fleetcomm, fleetcomm.pki.device_xrx0001, DeviceReportZip(report_id, "XRX0001", 999));
   CHECK(conflict.status == 409);
@@ -122,7 +102,8 @@ TEST_CASE("uploads: stored, replayed as a duplicate, conflicting content refused
   CHECK(shown["faults"][0]["code"] == "75-530-00");
   CHECK(shown["network"]["ip"] == "10.1.2.50");
   CHECK(shown["properties"]["speedPpm"] == "55");
-  CHECK(shown["counters"] == json::parse(R"([{"name":"total-impressions","value":123456,"read_at":"2026-11-24T03:00:00Z"}])"));
+  CHECK(shown["counters"] == json::parse(R"([{"name":"black-impressions","value":61728,"read_at":"2026-11-24T03:00:00Z"},
+                                             {"name":"total-impressions","value":123456,"read_at":"2026-11-24T03:00:00Z"}])"));
   REQUIRE(shown["supplies"].size() == 2);
   CHECK(shown["supplies"][0]["percent"] == Approx(94.69));
   CHECK(shown["supplies"][1]["percent"].is_null());  // level -3, capacity -2: no amount known

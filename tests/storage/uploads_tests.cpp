@@ -5,6 +5,7 @@
 #include "storage/devices.hpp"
 #include "storage/uploads.hpp"
 #include "tests/support/temp_postgres.hpp"
+#include "tools/sample_device.hpp"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -54,31 +55,11 @@ std::string NewAgent(pqxx::connection& conn, const std::string& account, const s
 }
 
 protocol::Device SampleDevice(const std::string& serial, std::int64_t total) {
-  protocol::Device device;
-  device.serial = serial;
-  device.manufacturer = "Xerox";
-  device.model = "AltaLink C8155";
-  device.device_class = "office";
-  device.identity = protocol::Identity{"121.010", std::nullopt, "3rd floor", "prn-3f"};
-  device.network = protocol::Network{"9c:93:4e:01:02:03", "10.1.2.50", std::nullopt, std::nullopt};
-  device.properties = {{"speedPpm", "55"}};
-  device.status = protocol::Status{"warning", "idle", 86400, {{"09-582-00", "warning", "marker", std::nullopt,
-                                                                "Black toner low", "2026-11-24T02:10:00Z"}}};
-  device.faults = {{"75-530-00", "2026-11-20T10:00:00Z", "tray 3", "Paper jam"}};
-  device.counters = protocol::Counters{"2026-11-24T03:00:00Z", {{"total-impressions", total, std::nullopt},
-                                                               {"black-impressions", total / 2, std::nullopt}}};
-  device.supplies = {{1, "tonerCartridge", "black", "Black Toner", "006R01746", "TC0001", "percent", 100, 12, "low"}};
-  device.usage = {{"hfsi.fuser.count", "120000"}};
-  return device;
+  return fleetcomm::tools::SampleOfficeDevice(serial, total);
 }
 
 protocol::Report DeviceReport(const std::string& id, const std::string& serial, std::int64_t total = 1000) {
-  protocol::Report report;
-  report.id = id;
-  report.generated_at = "2026-11-24T03:00:00Z";
-  report.source = protocol::ReportSource::kDevice;
-  report.devices.push_back(SampleDevice(serial, total));
-  return report;
+  return fleetcomm::tools::SampleDeviceReport(id, serial, total);
 }
 
 storage::NewUpload Upload(const storage::UploadSender& sender, const protocol::Report& report, char digest_seed) {
@@ -109,7 +90,7 @@ TEST_CASE("uploads: a device's report is stored once; a retry is a duplicate, ot
   REQUIRE(first->devices.size() == 1);
   CHECK(first->devices[0].status == "accepted");
   CHECK(Count(conn, "SELECT count(*) FROM counter_readings") == 2);
-  CHECK(Count(conn, "SELECT count(*) FROM supply_readings") == 1);
+  CHECK(Count(conn, "SELECT count(*) FROM supply_readings") == 2);
   CHECK(Count(conn, "SELECT count(*) FROM device_faults") == 1);
   CHECK(Count(conn, "SELECT count(*) FROM raw_uploads") == 1);
 
@@ -132,7 +113,7 @@ TEST_CASE("uploads: a device's report is stored once; a retry is a duplicate, ot
   CHECK(readings["class"] == "office");
   CHECK(readings["snapshot"]["properties"]["speedPpm"] == "55");
   CHECK(readings["snapshot"]["status"]["alerts"][0]["code"] == "09-582-00");
-  CHECK(readings["snapshot"]["supplies"][0]["level"] == 12);
+  CHECK(readings["snapshot"]["supplies"][0]["level"] == 28407);
   CHECK(readings["faults"][0]["at"] == "2026-11-20T10:00:00Z");
   REQUIRE(readings["counters"].size() == 2);
   CHECK(readings["counters"][1]["name"] == "total-impressions");
