@@ -96,6 +96,14 @@ const std::vector<KeySpec>& Specs() {
        [](Config& c, const std::string& v) {
          c.agent_certificate_lifetime = std::chrono::seconds(ParseInteger(v, 1, 3650) * 86400);
        }},
+      {{"enroll.rate_per_minute", "10",
+        "enrolment attempts regained per minute, per source address and per registration key; beyond, 429"},
+       Int(&Config::enroll_rate_per_minute, 1, 1000000)},
+      {{"enroll.burst", "20", "enrolment attempts a source address or a registration key may make at once"},
+       Int(&Config::enroll_burst, 1, 1000000)},
+      {{"enroll.tracked_keys", "10000",
+        "addresses and keys the enrolment limits remember (each); beyond, the least recently seen is forgotten"},
+       Int(&Config::enroll_tracked_keys, 1, 10000000)},
       {{"operator.listen", "127.0.0.1:9443", "operator API listener (TLS, bearer tokens)"},
        Listen(&Config::operator_listen)},
       {{"operator.tls_cert", "", "PEM certificate chain of the operator listener; empty: device.tls_cert"},

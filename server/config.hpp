@@ -31,6 +31,10 @@ struct Config {
   std::chrono::seconds identity_cache_ttl{5};       // per connection; 0: look up on every request
   TlsFiles agent_ca;                              // the CA that issues agent certificates
   std::chrono::seconds agent_certificate_lifetime{365 * 86400};
+  // POST /rs/v1/enroll token buckets, per source address and per registration key.
+  int enroll_rate_per_minute = 10;
+  int enroll_burst = 20;
+  int enroll_tracked_keys = 10000;
 
   ListenAddress operator_listen{"127.0.0.1", 9443};
   TlsFiles operator_tls;  // defaults to device_tls when empty

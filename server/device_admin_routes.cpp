@@ -15,12 +15,6 @@ namespace asio = boost::asio;
 using auth::Role;
 using protocol::ErrorCode;
 
-std::optional<std::string> QueryValue(const std::map<std::string, std::string>& query, const char* name) {
-  auto it = query.find(name);
-  if (it == query.end() || it->second.empty()) return std::nullopt;
-  return it->second;
-}
-
 // Reads a device the principal may see; nullopt (-> 404) for absent and out-of-scope alike.
 asio::awaitable<storage::StorageResult<std::optional<storage::Device>>> VisibleDevice(ServerState& state,
                                                                                       const RequestContext& context) {

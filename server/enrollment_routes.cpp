@@ -1,13 +1,13 @@
 #include "server/enrollment_routes.hpp"
 
-#include "auth/agent_certificate_issuer.hpp"
 #include "auth/operator_token.hpp"
+#include "server/agent_issuance.hpp"
 #include "server/db_executor.hpp"
 #include "server/json_input.hpp"
 #include "server/log.hpp"
 #include "server/next_poll.hpp"
+#include "server/rate_limiter.hpp"
 #include "server/representations.hpp"
-#include "storage/agents.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -17,7 +17,6 @@ namespace {
 
 namespace asio = boost::asio;
 using protocol::ErrorCode;
-constexpr std::size_t kMaxCsrBytes = 16 * 1024;
 
 // Unknown, expired, used-up and revoked keys all get exactly this answer.
 HttpResponse InvalidKey() {
@@ -52,8 +51,6 @@ Parsed<EnrolmentRequest> ReadEnrolment(const HttpRequest& request) {
   if (!body) return body.error();
   auto key = body->RequiredString("registration_key", 100);
   if (!key) return ApiError(ErrorCode::kInvalidRegistrationKey, "the registration key is not valid");
-  auto csr_pem = body->RequiredString("csr", kMaxCsrBytes, /*multiline=*/true);
-  if (!csr_pem) return csr_pem.error();
   auto product = body->RequiredString("product", 100);
   if (!product) return product.error();
   auto version = body->RequiredString("version", 50);
@@ -67,35 +64,62 @@ Parsed<EnrolmentRequest> ReadEnrolment(const HttpRequest& request) {
   auto email = site->RequiredString("contact_email", 254);
   if (!email) return email.error();
   if (!LooksLikeEmail(*email)) return ApiError(ErrorCode::kInvalidRequest, "site.contact_email is not an e-mail address");
-  auto csr = auth::ValidateCsr(*csr_pem);
-  if (!csr) return FromAuthError(csr.error());
+  // Last: checking the CSR's signature costs more than everything above.
+  auto csr = ReadCsr(*body);
+  if (!csr) return csr.error();
   EnrolmentRequest out;
   out.registration_key = std::move(*key);
-  out.csr = std::make_shared<auth::ValidatedCsr>(std::move(*csr));
+  out.csr = std::move(*csr);
   out.enrolment = {auth::SecretDigest(out.registration_key), auth::NewAgentId(), std::move(*product),
                    std::move(*version), std::move(*site_name), std::move(*location), std::move(*email)};
   return out;
 }
 
+// Registration keys are long random secrets, but nothing stops a client from guessing;
+// these buckets make guessing slow, by source address and by key (PROTOCOL.md 3.1).
+struct EnrolmentLimits {
+  explicit EnrolmentLimits(const Config& config)
+      : by_address(Options(config)), by_key(Options(config)) {}
+  static RateLimiter::Options Options(const Config& config) {
+    return {static_cast<double>(config.enroll_rate_per_minute), static_cast<double>(config.enroll_burst),
+            static_cast<std::size_t>(config.enroll_tracked_keys)};
+  }
+  RateLimiter by_address;
+  RateLimiter by_key;
+};
+
+// "10.1.2.3:50312" -> "10.1.2.3" (and "::1:50312" -> "::1"): a client's ports are free.
+std::string AddressOnly(const std::string& remote) {
+  const auto colon = remote.rfind(':');
+  return colon == std::string::npos ? remote : remote.substr(0, colon);
+}
+
+HttpResponse RateLimited(std::chrono::seconds retry_after) {
+  HttpResponse response =
+      ErrorResponse(ApiError(ErrorCode::kRateLimited, "too many enrolment attempts; retry later"));
+  response.set(http::field::retry_after, std::to_string(retry_after.count()));
+  return response;
+}
+
 }  // namespace
 
 void AddEnrollmentRoutes(Router& router, ServerState& state) {
+  // Owned by the handler, which the router keeps for the server's lifetime.
+  auto limits = std::make_shared<EnrolmentLimits>(state.config);
   router.Add(http::verb::post, "/rs/v1/enroll", Access::kPublic,
-             [&state](RequestContext& context) -> asio::awaitable<HttpResponse> {
+             [&state, limits](RequestContext& context) -> asio::awaitable<HttpResponse> {
                if (state.agent_issuer == nullptr) {
                  co_return ErrorResponse(ApiError(ErrorCode::kUnavailable, "enrolment is not available"));
                }
+               // Before any parsing: a flood from one address costs no CSR checks.
+               const auto by_address = limits->by_address.Acquire(AddressOnly(context.remote_address));
+               if (!by_address.allowed) co_return RateLimited(by_address.retry_after);
                auto request = ReadEnrolment(context.request);
                if (!request) co_return ErrorResponse(request.error());
-               const auto* issuer = state.agent_issuer;
-               const auto lifetime = state.config.agent_certificate_lifetime;
-               auto issue = [issuer, csr = request->csr, id = request->enrolment.agent_id,
-                             lifetime]() -> storage::StorageResult<storage::IssuedAgentCertificate> {
-                 auto issued = issuer->Issue(*csr, id, lifetime);
-                 if (!issued) return storage::StorageError::Internal("certificate issuance: " + issued.error().detail);
-                 return storage::IssuedAgentCertificate{issued->certificate_pem, issued->sha256_fingerprint,
-                                                        issued->serial_hex, issued->not_after};
-               };
+               const auto by_key = limits->by_key.Acquire(request->enrolment.key_sha256);
+               if (!by_key.allowed) co_return RateLimited(by_key.retry_after);
+               auto issue = IssueAgentCertificate(*state.agent_issuer, request->csr, request->enrolment.agent_id,
+                                                  state.config.agent_certificate_lifetime);
                auto work = [e = request->enrolment, issue](pqxx::connection_base& c) {
                  return storage::EnrollAgent(c, e, issue);
                };

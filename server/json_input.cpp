@@ -143,6 +143,12 @@ Parsed<std::map<std::string, std::string>> ParseQuery(std::string_view target) {
   return query;
 }
 
+std::optional<std::string> QueryValue(const std::map<std::string, std::string>& query, const char* name) {
+  auto it = query.find(name);
+  if (it == query.end() || it->second.empty()) return std::nullopt;
+  return it->second;
+}
+
 Parsed<ListParams> ParseListParams(const std::map<std::string, std::string>& query) {
   ListParams params;
   if (auto it = query.find("limit"); it != query.end()) {

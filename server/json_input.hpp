@@ -42,6 +42,9 @@ class JsonObjectReader {
 // ?a=1&b=x%20y, percent-decoded; 400 on bad escapes or repeated names.
 Parsed<std::map<std::string, std::string>> ParseQuery(std::string_view target);
 
+// A query parameter given with a non-empty value; an empty one (?state=) filters nothing.
+std::optional<std::string> QueryValue(const std::map<std::string, std::string>& query, const char* name);
+
 struct ListParams {
   int limit = 100;    // ?limit=, 1..1000
   std::string after;  // ?after=<cursor>

@@ -37,6 +37,26 @@ nlohmann::json DeviceJson(const storage::Device& d) {
           {"created_at", d.created_at}};
 }
 
+nlohmann::json AgentJson(const storage::Agent& a) {
+  // host is stored as the JSON the ingestion wrote; a row it could not parse shows null
+  // rather than failing the whole read.
+  nlohmann::json host = a.host_json ? nlohmann::json::parse(*a.host_json, nullptr, false) : nlohmann::json(nullptr);
+  if (host.is_discarded()) host = nullptr;
+  return {{"id", a.id},
+          {"account_id", a.account_id},
+          {"product", a.product},
+          {"version", a.version},
+          {"security_mode", a.security_mode},
+          {"disabled_actions", a.disabled_actions},
+          {"site", {{"name", a.site_name}, {"location", OrNull(a.site_location)}, {"contact_email", a.contact_email}}},
+          {"host", std::move(host)},
+          {"last_contact_at", OrNull(a.last_contact_at)},
+          {"state", a.state},
+          {"revoked_at", OrNull(a.revoked_at)},
+          {"certificate", {{"fingerprint", a.cert_fingerprint}, {"not_after", a.cert_not_after}}},
+          {"created_at", a.created_at}};
+}
+
 HttpResponse StorageFailure(const RequestContext& context, const storage::StorageError& error) {
   const ApiError api = FromStorageError(error);
   Log(api.status >= 500 ? LogLevel::kWarn : LogLevel::kInfo, "storage_error",

@@ -2,6 +2,7 @@
 // The JSON forms of stored objects in operator answers (PROTOCOL.md section 4), and the
 // shared shape of handler failures.
 #include "server/http.hpp"
+#include "storage/agents.hpp"
 #include "storage/devices.hpp"
 
 #include <nlohmann/json.hpp>
@@ -10,6 +11,7 @@ namespace fleetcomm::server {
 
 nlohmann::json AccountJson(const storage::Account& account);
 nlohmann::json DeviceJson(const storage::Device& device);
+nlohmann::json AgentJson(const storage::Agent& agent);
 
 template <class T, class ToJson>
 nlohmann::json PageJson(const storage::Page<T>& page, ToJson to_json) {

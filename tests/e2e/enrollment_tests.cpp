@@ -123,3 +123,34 @@ TEST_CASE("enrolment: revoked keys and bad requests leave no rows", "[e2e][enrol
   CHECK(revoked.ErrorCode() == "invalid_registration_key");
   CHECK(Count(fleetcomm, "SELECT count(*) FROM agents") == 0);
 }
+
+TEST_CASE("enrolment: past the burst, one address gets 429 with Retry-After", "[e2e][enroll]") {
+  RunningFleetcomm fleetcomm({{"enroll.rate_per_minute", "1"}, {"enroll.burst", "3"}});
+  const std::string admin = CreateOperatorToken(fleetcomm, {"--role", "admin"});
+  const std::string account = OperatorCall(fleetcomm, admin, "POST", "/api/v1/accounts", 201, {{"name", "Site"}})["id"];
+  const std::string secret = OperatorCall(fleetcomm, admin, "POST",
+                                          "/api/v1/accounts/" + account + "/registration-keys", 201,
+                                          json::object())["secret"];
+  auto agent_key = testing::GenerateKey({});
+  const std::string csr = testing::MakeCsrPem(agent_key.get(), "a");
+
+  // Guesses count as much as real attempts: that is what the limit is for.
+  for (int i = 0; i < 2; ++i) {
+    const auto guess = Enroll(fleetcomm, EnrolmentBody("RK-guess-" + std::to_string(i), csr));
+    CHECK(guess.status == 401);
+  }
+  const auto real = Enroll(fleetcomm, EnrolmentBody(secret, csr));
+  INFO(real.Describe());
+  CHECK(real.status == 201);
+
+  const auto limited = Enroll(fleetcomm, EnrolmentBody(secret, csr));
+  INFO(limited.Describe());
+  CHECK(limited.status == 429);
+  CHECK(limited.ErrorCode() == "rate_limited");
+  REQUIRE(limited.HasHeader("Retry-After"));
+  const int retry_after = std::stoi(limited.Header("Retry-After"));
+  CHECK(retry_after >= 1);
+  CHECK(retry_after <= 60);  // one attempt per minute comes back within a minute
+  CHECK(Count(fleetcomm, "SELECT count(*) FROM agents") == 1);
+  CHECK(Count(fleetcomm, "SELECT uses FROM registration_keys") == 1);
+}
