@@ -184,3 +184,31 @@ TEST_CASE("uploads: unregistered and pending devices may not upload; consent kee
   CHECK(json::parse(accepted.body)["discarded"] == json::array());
   CHECK(QueryNumber(fleetcomm, "SELECT count(*) FROM job_log_entries") == 1);
 }
+
+TEST_CASE("devices: a revoked device is refused at once; a rejected pending device cannot register",
+          "[e2e][uploads][revocation]") {
+  RunningFleetcomm fleetcomm;
+  const ActiveDevice device = ProvisionAndRegister(fleetcomm);
+  REQUIRE(PostUpload(fleetcomm, fleetcomm.pki.device_xrx0001,
+                     DeviceReportZip("8d1c3f7e-0d2a-4c53-9a57-5e5b0f1f2a10", "XRX0001"))
+              .status == 201);
+  const json revoked = OperatorCall(fleetcomm, device.admin, "POST", "/api/v1/devices/" + device.device_id + "/revoke", 200);
+  CHECK(revoked["state"] == "revoked");
+  const auto refused = PostUpload(fleetcomm, fleetcomm.pki.device_xrx0001,
+                                  DeviceReportZip("9d1c3f7e-0d2a-4c53-9a57-5e5b0f1f2a10", "XRX0001"));
+  CHECK(refused.status == 401);
+  CHECK(refused.ErrorCode() == "certificate_rejected");
+  const auto again = RegisterTestDevice(fleetcomm, fleetcomm.pki.device_xrx0001, "XRX0001");
+  CHECK(again.status == 403);
+  CHECK(again.ErrorCode() == "revoked");
+
+  // An operator rejects a device that registered on its own: it stays out.
+  const auto pending = RegisterTestDevice(fleetcomm, fleetcomm.pki.device_xrx0002, "XRX0002");
+  REQUIRE(pending.status == 202);
+  const std::string pending_id = json::parse(pending.body)["device_id"];
+  OperatorCall(fleetcomm, device.admin, "POST", "/api/v1/devices/" + pending_id + "/revoke", 200);
+  const auto rejected = RegisterTestDevice(fleetcomm, fleetcomm.pki.device_xrx0002, "XRX0002");
+  CHECK(rejected.status == 403);
+  CHECK(rejected.ErrorCode() == "revoked");
+  CHECK(QueryNumber(fleetcomm, "SELECT count(*) FROM uploads") == 1);
+}
