@@ -28,6 +28,7 @@ struct Config {
   ListenAddress device_listen{"0.0.0.0", 8443};
   TlsFiles device_tls;
   std::vector<std::string> device_trust_anchors;  // manufacturer CA files
+  std::vector<std::string> device_crls;           // CRLs of those CAs, reloaded on SIGHUP
   std::chrono::seconds identity_cache_ttl{5};       // per connection; 0: look up on every request
   TlsFiles agent_ca;                              // the CA that issues agent certificates
   std::chrono::seconds agent_certificate_lifetime{365 * 86400};

@@ -1,6 +1,7 @@
 #include "server/tls_contexts.hpp"
 
 #include "auth/client_certificate.hpp"
+#include "server/crl_store.hpp"
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -62,7 +63,7 @@ int RefusedIndex() {
 
 // Lets OpenSSL decide; only remembers the leaf it refused, once per connection.
 int RecordRefusal(int preverify_ok, X509_STORE_CTX* store) {
-  if (preverify_ok == 1) return 1;
+  if (preverify_ok == 1 || ForgiveMissingCrl(store)) return 1;
   auto* ssl = static_cast<SSL*>(X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
   X509* leaf = X509_STORE_CTX_get0_cert(store);
   if (ssl != nullptr && leaf != nullptr && SSL_get_ex_data(ssl, RefusedIndex()) == nullptr) {
@@ -100,6 +101,7 @@ std::shared_ptr<ssl::context> DeviceContext(const Config& config) {
   X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_PARTIAL_CHAIN);
   X509_VERIFY_PARAM_set_purpose(param, X509_PURPOSE_SSL_CLIENT);
   SSL_CTX_set_verify_depth(ctx, 0);
+  LoadDeviceCrls(ctx, config);
   SSL_CTX_set_session_id_context(ctx, kSessionIdContext, sizeof kSessionIdContext - 1);
   ERR_clear_error();
   return context;
