@@ -5,7 +5,9 @@
 #include "server/json_input.hpp"
 #include "server/log.hpp"
 #include "server/next_poll.hpp"
+#include "server/poll_routes.hpp"
 #include "server/representations.hpp"
+#include "server/software_routes.hpp"
 #include "server/upload_routes.hpp"
 #include "storage/devices.hpp"
 
@@ -37,6 +39,8 @@ Parsed<storage::Registration> ReadRegistration(const RequestContext& context) {
 void AddDeviceRoutes(Router& router, ServerState& state) {
   AddEnrollmentRoutes(router, state);
   AddUploadRoutes(router, state);
+  AddPollRoutes(router, state);
+  AddSoftwareDeviceRoutes(router, state);
 
   // PROTOCOL.md 3.2: the certificate names the serial; the body must agree.
   router.Add(http::verb::post, "/rs/v1/register", Access::kClientCertificate,
