@@ -15,7 +15,8 @@ constexpr long long kMaxKeyLifetimeSeconds = 10LL * 366 * 24 * 3600;
 
 Parsed<storage::AccountFields> ReadAccountFields(const HttpRequest& request, bool creating) {
   auto body = JsonObjectReader::Parse(request, {"name", "meter_billing", "supplies_contract", "remote_software_updates",
-                                                "debug_data_consent", "job_data_consent", "supply_low_percent"});
+                                                "debug_data_consent", "job_data_consent", "supply_low_percent",
+                                                "poll_interval_s"});
   if (!body) return body.error();
   storage::AccountFields fields;
   if (creating) {
@@ -44,6 +45,9 @@ Parsed<storage::AccountFields> ReadAccountFields(const HttpRequest& request, boo
   auto percent = body->Integer("supply_low_percent", 0, 100);
   if (!percent) return percent.error();
   if (*percent) fields.supply_low_percent = static_cast<int>(**percent);
+  auto poll = body->Integer("poll_interval_s", 60, 604800);
+  if (!poll) return poll.error();
+  if (*poll) fields.poll_interval_s = static_cast<int>(**poll);
   return fields;
 }
 

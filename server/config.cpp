@@ -142,6 +142,16 @@ const std::vector<KeySpec>& Specs() {
        [](Config& c, const std::string& v) {
          c.upload_max_entry_bytes = static_cast<std::uint64_t>(ParseInteger(v, 1024, 1LL << 40));
        }},
+      {{"actions.lease_s", "3600", "a delivered action without a result is delivered again (same id) after this"},
+       Seconds(&Config::action_lease, 0, 30 * 86400)},
+      {{"actions.result_deadline_s", "86400",
+        "a delivered action without a final status this long after delivery (and expiry) ends expired"},
+       Seconds(&Config::action_result_deadline, 1, 365 * 86400)},
+      {{"actions.max_per_poll", "20", "most actions handed out by one poll"}, Int(&Config::action_max_per_poll, 1, 1000)},
+      {{"actions.poll_jitter_percent", "10", "next_poll_s is the account's interval moved at random by up to this"},
+       Int(&Config::poll_jitter_percent, 0, 50)},
+      {{"actions.expiry_interval_s", "60", "how often each instance runs the action expiry sweep"},
+       Seconds(&Config::action_expiry_interval, 1, 86400)},
       {{"limits.handshake_timeout_s", "10", "deadline for a whole TLS handshake"},
        Seconds(&Config::handshake_timeout, 1, 600)},
       {{"limits.header_timeout_s", "10", "deadline for a whole request header, from its first byte"},

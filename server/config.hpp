@@ -53,6 +53,11 @@ struct Config {
   int upload_max_entries = 8;
   int raw_upload_retention_days = 90;
   std::uint64_t upload_max_entry_bytes = 128ULL * 1024 * 1024;
+  std::chrono::seconds action_lease{3600};
+  std::chrono::seconds action_result_deadline{86400};
+  int action_max_per_poll = 20;
+  int poll_jitter_percent = 10;
+  std::chrono::seconds action_expiry_interval{60};
   std::chrono::seconds handshake_timeout{10};
   std::chrono::seconds header_timeout{10};
   std::chrono::seconds body_timeout{60};

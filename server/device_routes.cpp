@@ -6,7 +6,9 @@
 #include "server/log.hpp"
 #include "server/next_poll.hpp"
 #include "server/renewal_routes.hpp"
+#include "server/poll_routes.hpp"
 #include "server/representations.hpp"
+#include "server/software_routes.hpp"
 #include "server/upload_routes.hpp"
 #include "storage/devices.hpp"
 
@@ -39,6 +41,8 @@ void AddDeviceRoutes(Router& router, ServerState& state) {
   AddEnrollmentRoutes(router, state);
   AddUploadRoutes(router, state);
   AddRenewalRoutes(router, state);
+  AddPollRoutes(router, state);
+  AddSoftwareDeviceRoutes(router, state);
 
   // PROTOCOL.md 3.2: the certificate names the serial; the body must agree.
   router.Add(http::verb::post, "/rs/v1/register", Access::kClientCertificate,

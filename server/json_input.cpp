@@ -70,6 +70,11 @@ Parsed<JsonObjectReader> JsonObjectReader::FromValue(std::unique_ptr<nlohmann::j
   return JsonObjectReader(std::move(object));
 }
 
+const nlohmann::json* JsonObjectReader::Raw(const char* field) const {
+  auto it = object_->find(field);
+  return it == object_->end() ? nullptr : &*it;
+}
+
 Parsed<JsonObjectReader> JsonObjectReader::Object(const char* field,
                                                   std::initializer_list<const char*> known_fields) const {
   auto it = object_->find(field);

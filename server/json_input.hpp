@@ -27,6 +27,8 @@ class JsonObjectReader {
   Parsed<std::optional<long long>> Integer(const char* field, long long min, long long max) const;
   // A required nested object, read with the same rules.
   Parsed<JsonObjectReader> Object(const char* field, std::initializer_list<const char*> known_fields) const;
+  // The member as parsed, for free-form values (action params, result data); null if absent.
+  const nlohmann::json* Raw(const char* field) const;
 
   JsonObjectReader(JsonObjectReader&&) noexcept;
   JsonObjectReader& operator=(JsonObjectReader&&) noexcept;

@@ -21,6 +21,7 @@ nlohmann::json AccountJson(const storage::Account& a) {
           {"debug_data_consent", a.debug_data_consent},
           {"job_data_consent", a.job_data_consent},
           {"supply_low_percent", a.supply_low_percent},
+          {"poll_interval_s", a.poll_interval_s},
           {"created_at", a.created_at}};
 }
 

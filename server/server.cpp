@@ -9,6 +9,7 @@
 #include "server/log.hpp"
 #include "server/operator_routes.hpp"
 #include "server/ops_routes.hpp"
+#include "storage/action_delivery.hpp"
 #include "storage/embedded.hpp"
 #include "storage/migrator.hpp"
 #include "storage/retention.hpp"
@@ -129,6 +130,14 @@ class RunningServer {
     }
   }
 
+  // Every instance runs it; SKIP LOCKED lets concurrent sweeps share the rows, not wait.
+  void ExpireActionsBlocking() {
+    auto work = [](pqxx::connection_base& c) { return storage::ExpireActions(c); };
+    auto expired = RunDbBlocking<long long>(pool_, std::move(work));
+    if (!expired) throw std::runtime_error(expired.error().detail);
+    if (*expired > 0) Log(LogLevel::kInfo, "actions_expired", {{"count", *expired}});
+  }
+
   int Run() {
     auto io_executor = io_.get_executor();
     asio::co_spawn(control_, AcceptLoop(device_acceptor_, io_executor, device_, &tls_), asio::detached);
@@ -138,7 +147,9 @@ class RunningServer {
     jobs_.emplace(std::vector<jobs::PeriodicTask>{{"database_probe", std::chrono::seconds(5),
                                                    [this] { metrics_.SetDatabaseUp(CheckSchemaBlocking(pool_).has_value()); }},
                                                   {"partition_maintenance", std::chrono::hours(1),
-                                                   [this] { MaintainPartitionsBlocking(); }}},
+                                                   [this] { MaintainPartitionsBlocking(); }},
+                                                  {"action_expiry", config_.action_expiry_interval,
+                                                   [this] { ExpireActionsBlocking(); }}},
                   [](std::string_view task, std::string_view error) {
                     Log(LogLevel::kError, "job_failed", {{"job", task}, {"error", error}});
                   });

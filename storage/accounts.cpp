@@ -11,13 +11,13 @@ namespace {
 
 constexpr const char* kAccountColumns =
     "id, name, meter_billing, supplies_contract, remote_software_updates, debug_data_consent, job_data_consent, "
-    "supply_low_percent, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')";
+    "supply_low_percent, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), poll_interval_s";
 
 const std::string kInsertAccount = std::string(
     "INSERT INTO accounts (name, meter_billing, supplies_contract, remote_software_updates, debug_data_consent, "
-    "job_data_consent, supply_low_percent) VALUES ($1, COALESCE($2::boolean, false), COALESCE($3::boolean, false), "
+    "job_data_consent, supply_low_percent, poll_interval_s) VALUES ($1, COALESCE($2::boolean, false), COALESCE($3::boolean, false), "
     "COALESCE($4::boolean, false), COALESCE($5::boolean, false), COALESCE($6::boolean, false), "
-    "COALESCE($7::integer, 20)) RETURNING ") + kAccountColumns;
+    "COALESCE($7::integer, 20), COALESCE($8::integer, 86400)) RETURNING ") + kAccountColumns;
 
 const std::string kPatchAccount = std::string(
     "UPDATE accounts SET name = COALESCE($2, name), meter_billing = COALESCE($3::boolean, meter_billing), "
@@ -25,7 +25,8 @@ const std::string kPatchAccount = std::string(
     "remote_software_updates = COALESCE($5::boolean, remote_software_updates), "
     "debug_data_consent = COALESCE($6::boolean, debug_data_consent), "
     "job_data_consent = COALESCE($7::boolean, job_data_consent), "
-    "supply_low_percent = COALESCE($8::integer, supply_low_percent), updated_at = now() "
+    "supply_low_percent = COALESCE($8::integer, supply_low_percent), "
+    "poll_interval_s = COALESCE($9::integer, poll_interval_s), updated_at = now() "
     "WHERE id = $1 RETURNING ") + kAccountColumns;
 
 const std::string kSelectAccount = std::string("SELECT ") + kAccountColumns + " FROM accounts WHERE id = $1";
@@ -47,7 +48,7 @@ constexpr const char* kRevokeKey =
 Account ReadAccount(const pqxx::row& row) {
   return {row[0].as<std::string>(), row[1].as<std::string>(), row[2].as<bool>(), row[3].as<bool>(),
           row[4].as<bool>(),        row[5].as<bool>(),        row[6].as<bool>(), row[7].as<int>(),
-          row[8].as<std::string>()};
+          row[8].as<std::string>(), row[9].as<int>()};
 }
 
 
@@ -59,7 +60,7 @@ StorageResult<Account> CreateAccount(pqxx::connection_base& conn, const AccountF
     auto row = tx.exec_params1(kInsertAccount, OptionalText(f.name).get(), OptionalText(f.meter_billing).get(),
                                OptionalText(f.supplies_contract).get(), OptionalText(f.remote_software_updates).get(),
                                OptionalText(f.debug_data_consent).get(), OptionalText(f.job_data_consent).get(),
-                               OptionalText(f.supply_low_percent).get());
+                               OptionalText(f.supply_low_percent).get(), OptionalText(f.poll_interval_s).get());
     tx.commit();
     return ReadAccount(row);
   } catch (...) {
@@ -99,7 +100,7 @@ StorageResult<std::optional<Account>> PatchAccount(pqxx::connection_base& conn, 
     auto rows = tx.exec_params(kPatchAccount, id, OptionalText(f.name).get(), OptionalText(f.meter_billing).get(),
                                OptionalText(f.supplies_contract).get(), OptionalText(f.remote_software_updates).get(),
                                OptionalText(f.debug_data_consent).get(), OptionalText(f.job_data_consent).get(),
-                               OptionalText(f.supply_low_percent).get());
+                               OptionalText(f.supply_low_percent).get(), OptionalText(f.poll_interval_s).get());
     tx.commit();
     if (rows.empty()) return std::optional<Account>{};
     return std::optional<Account>{ReadAccount(rows[0])};

@@ -22,6 +22,7 @@ struct Account {
   bool job_data_consent = false;
   int supply_low_percent = 20;
   std::string created_at;  // RFC 3339, UTC
+  int poll_interval_s = 86400;  // next_poll_s of the account's clients, before jitter
 };
 
 // Fields of a create or patch; absent ones keep their default (create) or value (patch).
@@ -33,6 +34,7 @@ struct AccountFields {
   std::optional<bool> debug_data_consent;
   std::optional<bool> job_data_consent;
   std::optional<int> supply_low_percent;
+  std::optional<int> poll_interval_s;
 };
 
 template <class T>

@@ -1,0 +1,126 @@
+#include "storage/action_delivery.hpp"
+
+#include "storage/action_rows.hpp"
+#include "storage/db_task.hpp"
+#include "storage/sql_params.hpp"
+
+#include <algorithm>
+
+namespace fleetcomm::storage {
+namespace {
+
+using detail::ReadAction;
+
+// $1 client id, $2 lease s, $3 result deadline s, $4 max actions, $5 client id (history
+// `by`), $6 account. The account row is always returned (next_poll_s), joined with the
+// delivered actions, if any. An empty poll reads the account by key and an empty range of
+// actions_deliverable; nothing is written and no transaction id is taken.
+#define FLEETCOMM_POLL(clients)                                                                                     \
+  "WITH picked AS (SELECT id FROM actions WHERE target_id = $1 AND state IN ('queued', 'delivered') "               \
+  "AND (state = 'queued' OR lease_until <= now()) AND expires_at > now() "                                          \
+  "AND NOT (type = ANY((SELECT disabled_actions FROM " clients " WHERE id = $1)::text[])) "                          \
+  "ORDER BY seq LIMIT $4 FOR UPDATE SKIP LOCKED), "                                                                 \
+  "delivered AS (UPDATE actions a SET state = 'delivered', lease_until = now() + make_interval(secs => $2), "        \
+  "result_deadline = now() + make_interval(secs => $3), deliveries = a.deliveries + 1, last_delivered_at = now(), " \
+  "updated_at = now() FROM picked WHERE a.id = picked.id RETURNING a.*), "                                          \
+  "recorded AS (INSERT INTO action_history (action_id, state, by, message) "                                        \
+  "SELECT id, 'delivered', $5, CASE WHEN deliveries = 1 THEN 'delivered' "                                          \
+  "ELSE 'delivered again (no result within the lease), delivery ' || deliveries END FROM delivered) "               \
+  "SELECT accounts.poll_interval_s, " FLEETCOMM_ACTION_COLUMNS                                                      \
+  " FROM accounts LEFT JOIN delivered AS actions ON true WHERE accounts.id = $6 ORDER BY actions.seq"
+
+constexpr const char* kPollDevice = FLEETCOMM_POLL("devices");
+constexpr const char* kPollAgent = FLEETCOMM_POLL("agents");
+#undef FLEETCOMM_POLL
+
+constexpr const char* kLockForResult =
+    "SELECT state, result->>'message' FROM actions WHERE id = $1 AND target_id = $2 FOR UPDATE";
+
+constexpr const char* kRecordResult =
+    "UPDATE actions SET state = $2, result = jsonb_build_object('status', $2::text, 'message', $3::text, "
+    "'data', $4::jsonb, 'at', fleetcomm_rfc3339(now())), lease_until = NULL, "
+    "result_deadline = CASE WHEN $2 = 'in_progress' THEN now() + make_interval(secs => $5) END, updated_at = now() "
+    "WHERE id = $1";
+
+constexpr const char* kExpire =
+    "WITH picked AS (SELECT id, state FROM actions "
+    "WHERE state IN ('awaiting_authorization', 'queued', 'delivered', 'in_progress') AND expires_at <= now() "
+    "AND (state IN ('awaiting_authorization', 'queued') OR result_deadline IS NULL OR result_deadline <= now()) "
+    "ORDER BY expires_at LIMIT $1 FOR UPDATE SKIP LOCKED), "
+    "expired AS (UPDATE actions a SET state = 'expired', lease_until = NULL, result_deadline = NULL, "
+    "updated_at = now() FROM picked WHERE a.id = picked.id RETURNING a.id, picked.state AS was) "
+    "INSERT INTO action_history (action_id, state, by, message) "
+    "SELECT id, 'expired', 'fleetcomm', CASE was "
+    "WHEN 'awaiting_authorization' THEN 'expired before it was authorised' "
+    "WHEN 'queued' THEN 'expired before it was delivered' "
+    "WHEN 'delivered' THEN 'delivered, but the client reported no result before its deadline' "
+    "ELSE 'in progress, but the client reported no final result before its deadline' END FROM expired";
+
+}  // namespace
+
+StorageResult<PollOutcome> PollActions(pqxx::connection_base& conn, const ClientIdentity& client,
+                                       const DeliveryPolicy& policy) {
+  try {
+    // One statement is atomic on its own: autocommit saves the BEGIN and COMMIT round trips.
+    pqxx::nontransaction tx(conn);
+    auto rows = tx.exec_params(client.kind == ClientKind::kAgent ? kPollAgent : kPollDevice, client.id,
+                               static_cast<long long>(policy.lease.count()),
+                               static_cast<long long>(policy.result_deadline.count()), policy.max_actions, client.id,
+                               client.account_id.value_or(""));
+    PollOutcome outcome;
+    if (rows.empty()) return StorageError::Internal("polling client's account is missing");
+    outcome.poll_interval_s = rows[0][0].as<int>();
+    for (const auto& row : rows) {
+      if (row[1].is_null()) continue;
+      // ReadAction reads from column 0: slice off the account's column.
+      outcome.actions.push_back(ReadAction(row.slice(1, row.size())));
+    }
+    return outcome;
+  } catch (...) {
+    return TranslateCurrentException();
+  }
+}
+
+StorageResult<ResultOutcome> PostActionResult(pqxx::connection_base& conn, const ClientIdentity& client,
+                                              const std::string& action_id, const ActionResult& result,
+                                              const DeliveryPolicy& policy) {
+  try {
+    pqxx::work tx(conn);
+    auto rows = tx.exec_params(kLockForResult, action_id, client.id);
+    if (rows.empty()) return ResultOutcome{ResultRefusal::kNotFound, {}};
+    const std::string state = rows[0][0].as<std::string>();
+    const auto previous_message = detail::NullableText(rows[0][1]);
+    if (state == "awaiting_authorization" || state == "queued") return ResultOutcome{ResultRefusal::kNotDelivered, state};
+    if (state != "delivered" && state != "in_progress") {
+      // Final: only the same final status again is accepted, and changes nothing.
+      if (state == result.status) return ResultOutcome{ResultRefusal::kNone, state};
+      return ResultOutcome{ResultRefusal::kFinal, state};
+    }
+    // Progress reports repeat: only a change of state or message is worth a history row.
+    const bool repeat = state == result.status && previous_message == result.message;
+    tx.exec_params(kRecordResult, action_id, result.status, OptionalText(result.message).get(),
+                   OptionalText(result.data).get(), static_cast<long long>(policy.result_deadline.count()));
+    if (!repeat) detail::RecordHistory(tx, action_id, result.status, client.id, result.message);
+    tx.commit();
+    return ResultOutcome{ResultRefusal::kNone, result.status};
+  } catch (...) {
+    return TranslateCurrentException();
+  }
+}
+
+StorageResult<long long> ExpireActions(pqxx::connection_base& conn, int batch) {
+  try {
+    long long total = 0;
+    for (;;) {
+      pqxx::nontransaction tx(conn);
+      const long long done = static_cast<long long>(tx.exec_params(kExpire, batch).affected_rows());
+      total += done;
+      if (done < batch) break;
+    }
+    return total;
+  } catch (...) {
+    return TranslateCurrentException();
+  }
+}
+
+}  // namespace fleetcomm::storage
