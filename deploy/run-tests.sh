@@ -25,5 +25,5 @@ build_and_test build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFLEETCOMM_SANITIZE=OFF
 if [ "${FLEETCOMM_SKIP_SANITIZERS:-0}" != "1" ]; then
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-  build_and_test build-asan -DCMAKE_BUILD_TYPE=Debug -DFLEETCOMM_SANITIZE=ON
+  build_and_test build-asan -DCMAKE_BUILD_TYPE=Debug -DFLEETCOMM_SANITIZE=ON -DFLEETCOMM_BENCH=OFF
 fi

@@ -1,3 +1,7 @@
+#pragma once
+// The request loop's definition, included only by request_loop_plain.cpp and
+// request_loop_tls.cpp: each instantiates it for one stream type, so that the two heaviest
+// instantiations of the server compile in parallel.
 #include "server/request_loop.hpp"
 
 #include "server/db_executor.hpp"
@@ -341,10 +345,5 @@ asio::awaitable<std::string> RunRequestLoop(Stream& stream, ConnectionInfo& conn
   RequestLoop<Stream> loop(stream, connection, listener);
   co_return co_await loop.Run();
 }
-
-template asio::awaitable<std::string> RunRequestLoop<beast::tcp_stream>(beast::tcp_stream&, ConnectionInfo&,
-                                                                        ListenerContext&);
-template asio::awaitable<std::string> RunRequestLoop<beast::ssl_stream<beast::tcp_stream>>(
-    beast::ssl_stream<beast::tcp_stream>&, ConnectionInfo&, ListenerContext&);
 
 }  // namespace fleetcomm::server
