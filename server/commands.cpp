@@ -22,6 +22,8 @@ constexpr const char* kUsage =
     "  fleetcomm serve --config FILE\n"
     "  fleetcomm migrate --config FILE\n"
     "  fleetcomm token create --config FILE --role ROLE [--account ID]... [--name NAME]\n"
+    "  fleetcomm token list --config FILE\n"
+    "  fleetcomm token revoke --config FILE --id N\n"
     "roles: admin, account_manager (needs --account), auditor, consumer\n"
     "every config key can also be set by environment, e.g. FLEETCOMM_DATABASE_URL\n";
 
@@ -35,6 +37,7 @@ struct Options {
   std::optional<std::string> role;
   std::optional<std::string> name;
   std::vector<std::string> accounts;
+  std::optional<long long> id;
 };
 
 Options ParseOptions(const std::vector<std::string>& args, std::size_t first, bool token_options) {
@@ -53,6 +56,12 @@ Options ParseOptions(const std::vector<std::string>& args, std::size_t first, bo
       options.accounts.push_back(value());
     } else if (token_options && flag == "--name") {
       options.name = value();
+    } else if (token_options && flag == "--id") {
+      const std::string text = value();
+      if (text.empty() || text.size() > 18 || !std::all_of(text.begin(), text.end(), ::isdigit)) {
+        throw UsageError("--id takes a token id (a number, as token list prints it)");
+      }
+      options.id = std::stoll(text);
     } else {
       throw UsageError("unknown option " + flag);
     }
@@ -122,6 +131,43 @@ int CreateToken(const Config& config, const Options& options) {
   return 0;
 }
 
+// One line per token, tab-separated: id, role, name, accounts (comma-separated), created,
+// revoked (or "-"). Secrets are never stored, so they cannot be listed.
+int ListTokens(const Config& config) {
+  storage::DbPool pool({config.DatabaseConnInfo(), 1, 4});
+  auto tokens = RunDbBlocking<std::vector<storage::OperatorTokenListing>>(
+      pool, [](pqxx::connection_base& conn) { return storage::ListOperatorTokens(conn); });
+  if (!tokens) {
+    std::cerr << "fleetcomm token list: " << tokens.error().detail << "\n";
+    return 1;
+  }
+  for (const auto& listing : *tokens) {
+    std::string accounts;
+    for (const auto& account : listing.token.account_ids) accounts += (accounts.empty() ? "" : ",") + account;
+    std::cout << listing.token.id << '\t' << listing.token.role << '\t' << listing.token.name << '\t'
+              << (accounts.empty() ? "-" : accounts) << '\t' << listing.created_at << '\t'
+              << listing.revoked_at.value_or("-") << '\n';
+  }
+  return 0;
+}
+
+int RevokeToken(const Config& config, const Options& options) {
+  if (!options.id) throw UsageError("--id is required");
+  storage::DbPool pool({config.DatabaseConnInfo(), 1, 4});
+  const long long id = *options.id;
+  auto found = RunDbBlocking<bool>(pool, [id](pqxx::connection_base& conn) { return storage::RevokeOperatorToken(conn, id); });
+  if (!found) {
+    std::cerr << "fleetcomm token revoke: " << found.error().detail << "\n";
+    return 1;
+  }
+  if (!*found) {
+    std::cerr << "fleetcomm token revoke: no token has id " << id << "\n";
+    return 1;
+  }
+  Log(LogLevel::kInfo, "operator_token_revoked", {{"token_id", id}});
+  return 0;
+}
+
 }  // namespace
 
 int RunCommandLine(const std::vector<std::string>& args) {
@@ -136,6 +182,13 @@ int RunCommandLine(const std::vector<std::string>& args) {
     if (command == "token" && args.size() >= 3 && args[2] == "create") {
       const Options options = ParseOptions(args, 3, true);
       return CreateToken(LoadAndApplyLogLevel(*options.config), options);
+    }
+    if (command == "token" && args.size() >= 3 && args[2] == "list") {
+      return ListTokens(LoadAndApplyLogLevel(*ParseOptions(args, 3, false).config));
+    }
+    if (command == "token" && args.size() >= 3 && args[2] == "revoke") {
+      const Options options = ParseOptions(args, 3, true);
+      return RevokeToken(LoadAndApplyLogLevel(*options.config), options);
     }
     throw UsageError("unknown command '" + command + "'");
   } catch (const UsageError& e) {

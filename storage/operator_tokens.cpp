@@ -26,7 +26,43 @@ std::vector<std::string> ParseTextArray(const pqxx::field& field) {
   return out;
 }
 
+constexpr const char* kListTokens =
+    "SELECT id, name, role, account_ids, fleetcomm_rfc3339(created_at), fleetcomm_rfc3339(revoked_at) "
+    "FROM operator_tokens ORDER BY id";
+
+constexpr const char* kRevokeToken =
+    "UPDATE operator_tokens SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1 RETURNING id";
+
 }  // namespace
+
+StorageResult<std::vector<OperatorTokenListing>> ListOperatorTokens(pqxx::connection_base& conn) {
+  try {
+    pqxx::read_transaction tx(conn);
+    std::vector<OperatorTokenListing> out;
+    for (const auto& row : tx.exec(kListTokens)) {
+      OperatorTokenListing listing{{row[0].as<long long>(), row[1].as<std::string>(), row[2].as<std::string>(),
+                                    ParseTextArray(row[3])},
+                                   row[4].as<std::string>(),
+                                   std::nullopt};
+      if (!row[5].is_null()) listing.revoked_at = row[5].as<std::string>();
+      out.push_back(std::move(listing));
+    }
+    return out;
+  } catch (...) {
+    return TranslateCurrentException();
+  }
+}
+
+StorageResult<bool> RevokeOperatorToken(pqxx::connection_base& conn, long long id) {
+  try {
+    pqxx::work tx(conn);
+    const bool found = !tx.exec_params(kRevokeToken, id).empty();
+    tx.commit();
+    return found;
+  } catch (...) {
+    return TranslateCurrentException();
+  }
+}
 
 StorageResult<long long> InsertOperatorToken(pqxx::connection_base& conn, const std::string& token_sha256,
                                              const std::string& name, const std::string& role,

@@ -23,6 +23,19 @@ StorageResult<long long> InsertOperatorToken(pqxx::connection_base& conn, const 
                                              const std::string& name, const std::string& role,
                                              const std::vector<std::string>& account_ids);
 
+struct OperatorTokenListing {
+  OperatorTokenRecord token;
+  std::string created_at;                 // RFC 3339, UTC
+  std::optional<std::string> revoked_at;  // RFC 3339, UTC
+};
+
+// Every token, oldest first; never their secrets (only digests are stored anyway).
+StorageResult<std::vector<OperatorTokenListing>> ListOperatorTokens(pqxx::connection_base& conn);
+
+// Revokes at once (the operator listener reads tokens on every request). Idempotent: the
+// first revocation time is kept. False when no token has that id.
+StorageResult<bool> RevokeOperatorToken(pqxx::connection_base& conn, long long id);
+
 // Finds a token that is not revoked; nullopt when none matches.
 StorageResult<std::optional<OperatorTokenRecord>> FindOperatorToken(pqxx::connection_base& conn,
                                                                     const std::string& token_sha256);
