@@ -12,8 +12,6 @@
 
 #include <openssl/evp.h>
 
-#include <algorithm>
-#include <set>
 
 namespace fleetcomm::server {
 namespace {
@@ -43,14 +41,6 @@ std::string Sha256(std::string_view data) {
   return std::string(reinterpret_cast<const char*>(digest), length);
 }
 
-std::string ManufacturerKey(const std::string& manufacturer) {
-  auto begin = manufacturer.find_first_not_of(" \t");
-  auto end = manufacturer.find_last_not_of(" \t");
-  std::string key = begin == std::string::npos ? std::string() : manufacturer.substr(begin, end - begin + 1);
-  std::transform(key.begin(), key.end(), key.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return key;
-}
-
 // Rules that need the sender, not only the document: who may say what.
 std::optional<ApiError> CheckSender(const protocol::Report& report, const storage::ClientIdentity& sender) {
   const bool agent = sender.kind == storage::ClientKind::kAgent;
@@ -58,12 +48,7 @@ std::optional<ApiError> CheckSender(const protocol::Report& report, const storag
     return ApiError(ErrorCode::kInvalidReport, std::string("Report/@source must be \"") + (agent ? "agent" : "device") +
                                                    "\" for this client's certificate");
   }
-  std::set<std::pair<std::string, std::string>> seen;
-  for (const auto& device : report.devices) {
-    if (!seen.emplace(ManufacturerKey(device.manufacturer), device.serial).second) {
-      return ApiError(ErrorCode::kInvalidReport, "device " + device.serial + " appears twice in the report");
-    }
-  }
+  // A device named twice in one report is refused by the parser already.
   return std::nullopt;
 }
 
@@ -85,15 +70,11 @@ DecodedUpload Decode(const std::string& body, const Config& config) {
   return decoded;
 }
 
+// The stored outcome, replayed whole to duplicates, plus whether this answer is a replay.
 json UploadAnswer(const storage::UploadOutcome& outcome) {
-  json devices = json::array();
-  for (const auto& device : outcome.devices) {
-    json entry{{"serial", device.serial}, {"status", device.status}};
-    if (!device.reason.empty()) entry["reason"] = device.reason;
-    devices.push_back(std::move(entry));
-  }
-  return {{"upload_id", outcome.upload_id}, {"report_id", outcome.report_id}, {"duplicate", outcome.duplicate},
-          {"devices", std::move(devices)}, {"discarded", outcome.discarded}};
+  json answer = storage::UploadOutcomeDocument(outcome);
+  answer["duplicate"] = outcome.duplicate;
+  return answer;
 }
 
 asio::awaitable<HttpResponse> Upload(ServerState& state, RequestContext& context) {

@@ -21,9 +21,9 @@ StorageResult<std::optional<std::string>> StoreDiagnostics(pqxx::connection_base
     pqxx::work tx(conn);
     auto consent = tx.exec_params(kConsent, upload.account_id);
     if (consent.empty() || !consent[0][0].as<bool>()) return std::optional<std::string>{};
-    const std::string zip(upload.zip);
     auto id = tx.exec_params1(kInsert, upload.sender_kind == ClientKind::kAgent ? "agent" : "device", upload.sender_id,
-                              upload.account_id, OptionalText(upload.action_id).get(), pqxx::binarystring(zip))[0]
+                              upload.account_id, OptionalText(upload.action_id).get(),
+                              pqxx::binarystring(upload.zip.data(), upload.zip.size()))[0]
                   .as<std::string>();
     tx.commit();
     return std::optional<std::string>{std::move(id)};

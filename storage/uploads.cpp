@@ -125,17 +125,6 @@ constexpr const char* kUpdateAgent =
 
 std::string KindName(ClientKind kind) { return kind == ClientKind::kAgent ? "agent" : "device"; }
 
-json OutcomeDocument(const UploadOutcome& outcome) {
-  json devices = json::array();
-  for (const auto& device : outcome.devices) {
-    json entry{{"serial", device.serial}, {"status", device.status}};
-    if (!device.reason.empty()) entry["reason"] = device.reason;
-    devices.push_back(std::move(entry));
-  }
-  return {{"upload_id", outcome.upload_id}, {"report_id", outcome.report_id}, {"devices", std::move(devices)},
-          {"discarded", outcome.discarded}};
-}
-
 UploadOutcome OutcomeFromDocument(const json& document) {
   UploadOutcome outcome;
   outcome.upload_id = document.at("upload_id").get<std::string>();
@@ -260,10 +249,10 @@ DeviceRows CollectRows(const protocol::Report& report, const std::map<std::size_
 
 void StoreRows(pqxx::work& tx, const DeviceRows& rows, const UploadOutcome& outcome, const std::string& generated_at,
                const std::string& received_at, std::string_view zip, const std::vector<std::string>& device_ids) {
-  const std::string zip_bytes(zip);
   tx.exec_params(kStoreRows, outcome.upload_id, generated_at, received_at, rows.snapshots.dump(), rows.faults.dump(),
                  rows.counters.dump(), rows.supplies.dump(), rows.usage.dump(), rows.jobs.dump(),
-                 TextArrayLiteral(device_ids), pqxx::binarystring(zip_bytes), OutcomeDocument(outcome).dump());
+                 TextArrayLiteral(device_ids), pqxx::binarystring(zip.data(), zip.size()),
+                 UploadOutcomeDocument(outcome).dump());
   // After the insert, in a statement of its own: a CTE would not see the new faults.
   if (!rows.with_faults.empty()) tx.exec_params(kPruneFaults, TextArrayLiteral(rows.with_faults));
 }
@@ -295,6 +284,17 @@ void StoreAgent(pqxx::work& tx, const NewUpload& upload, const std::string& uplo
 }
 
 }  // namespace
+
+json UploadOutcomeDocument(const UploadOutcome& outcome) {
+  json devices = json::array();
+  for (const auto& device : outcome.devices) {
+    json entry{{"serial", device.serial}, {"status", device.status}};
+    if (!device.reason.empty()) entry["reason"] = device.reason;
+    devices.push_back(std::move(entry));
+  }
+  return {{"upload_id", outcome.upload_id}, {"report_id", outcome.report_id}, {"devices", std::move(devices)},
+          {"discarded", outcome.discarded}};
+}
 
 StorageResult<UploadOutcome> StoreUpload(pqxx::connection_base& conn, const NewUpload& upload) {
   try {

@@ -6,6 +6,8 @@
 #include "protocol/report.hpp"
 #include "storage/client_identities.hpp"
 
+#include <nlohmann/json_fwd.hpp>
+
 #include <string>
 #include <string_view>
 #include <vector>
@@ -46,6 +48,10 @@ struct UploadOutcome {
   std::vector<DeviceOutcome> devices;
   std::vector<std::string> discarded;
 };
+
+// {"upload_id","report_id","devices":[{"serial","status"[,"reason"]}],"discarded":[...]}: the
+// upload answer of PROTOCOL.md 3.3 without "duplicate", as stored for replay.
+nlohmann::json UploadOutcomeDocument(const UploadOutcome& outcome);
 
 // kConflict when the sender already stored this report id with other content. A duplicate
 // (same content) returns the first outcome with duplicate = true and writes nothing.
