@@ -21,7 +21,6 @@ using fleetcomm::testing::HttpResult;
 using fleetcomm::testing::OperatorCall;
 using fleetcomm::testing::PostUpload;
 using fleetcomm::testing::QueryNumber;
-using fleetcomm::testing::RegisterTestDevice;
 using fleetcomm::testing::RunningFleetcomm;
 using nlohmann::json;
 namespace protocol = fleetcomm::protocol;
@@ -40,11 +39,8 @@ Fleet ProvisionAndRegister(RunningFleetcomm& fleetcomm) {
   out.admin = CreateOperatorToken(fleetcomm, {"--role", "admin"});
   out.account = CreateAccount(fleetcomm, out.admin, {{"name", "Acme"}, {"remote_software_updates", true}});
   out.manager = CreateOperatorToken(fleetcomm, {"--role", "account_manager", "--account", out.account, "--name", "alice"});
-  out.device_id = OperatorCall(fleetcomm, out.admin, "POST", "/api/v1/accounts/" + out.account + "/devices", 201,
-                               {{"serial", "XRX0001"}, {"manufacturer", "Xerox"}})["id"];
-  const auto registered = RegisterTestDevice(fleetcomm, fleetcomm.pki.device_xrx0001, "XRX0001");
-  INFO(registered.Describe());
-  REQUIRE(registered.status == 200);
+  out.device_id = fleetcomm::testing::ProvisionActiveDevice(fleetcomm, out.admin, out.account,
+                                                            fleetcomm.pki.device_xrx0001, "XRX0001");
   return out;
 }
 
@@ -191,9 +187,8 @@ TEST_CASE("actions: bad input gets its error and changes nothing", "[e2e][action
 
   // Results: someone else's id, a huge message, a bad status, a different status after a final one.
   HttpClient other(fleetcomm.process.ports().device, ClientTls(fleetcomm.pki, &fleetcomm.pki.device_xrx0002));
-  OperatorCall(fleetcomm, fleet.admin, "POST", "/api/v1/accounts/" + fleet.account + "/devices", 201,
-               {{"serial", "XRX0002"}, {"manufacturer", "Xerox"}});
-  REQUIRE(RegisterTestDevice(fleetcomm, fleetcomm.pki.device_xrx0002, "XRX0002").status == 200);
+  fleetcomm::testing::ProvisionActiveDevice(fleetcomm, fleet.admin, fleet.account, fleetcomm.pki.device_xrx0002,
+                                            "XRX0002");
   CHECK(Post(other, "/rs/v1/actions/" + open + "/result", {{"status", "succeeded"}}).ErrorCode() == "not_found");
   CHECK(Post(device, "/rs/v1/actions/act_missing/result", {{"status", "succeeded"}}).ErrorCode() == "not_found");
   const auto huge = Post(device, "/rs/v1/actions/" + open + "/result",

@@ -13,6 +13,7 @@ using fleetcomm::testing::CreateOperatorToken;
 using fleetcomm::testing::HttpClient;
 using fleetcomm::testing::HttpResult;
 using fleetcomm::testing::OperatorCall;
+using fleetcomm::testing::QueryNumber;
 using fleetcomm::testing::RunningFleetcomm;
 using nlohmann::json;
 namespace testing = fleetcomm::testing;
@@ -31,12 +32,6 @@ json EnrolmentBody(const std::string& key, const std::string& csr) {
 HttpResult Enroll(const RunningFleetcomm& fleetcomm, const json& body) {
   HttpClient client(fleetcomm.config.ports.device, ClientTls(fleetcomm.pki));
   return client.Request("POST", "/rs/v1/enroll", {{"Content-Type", "application/json"}}, body.dump());
-}
-
-long long Count(const RunningFleetcomm& fleetcomm, const std::string& sql) {
-  pqxx::connection conn(fleetcomm.database);
-  pqxx::read_transaction tx(conn);
-  return tx.exec1(sql)[0].as<long long>();
 }
 
 }  // namespace
@@ -59,8 +54,8 @@ TEST_CASE("enrolment: an agent enrols once per key use and then talks with its c
   CHECK(agent_id.rfind("ag_", 0) == 0);
   CHECK(answer["account_id"] == account);
   CHECK(answer["next_poll_s"] == 86400);
-  CHECK(Count(fleetcomm, "SELECT count(*) FROM agents WHERE id = '" + agent_id + "'") == 1);
-  CHECK(Count(fleetcomm, "SELECT uses FROM registration_keys") == 1);
+  CHECK(QueryNumber(fleetcomm, "SELECT count(*) FROM agents WHERE id = '" + agent_id + "'") == 1);
+  CHECK(QueryNumber(fleetcomm, "SELECT uses FROM registration_keys") == 1);
 
   // The issued chain and the agent's own key open the device listener as that agent.
   testing::TempDir dir;
@@ -81,7 +76,7 @@ TEST_CASE("enrolment: an agent enrols once per key use and then talks with its c
   CHECK(again.ErrorCode() == "invalid_registration_key");
   CHECK(unknown.status == 401);
   CHECK(again.body == unknown.body);
-  CHECK(Count(fleetcomm, "SELECT count(*) FROM agents") == 1);
+  CHECK(QueryNumber(fleetcomm, "SELECT count(*) FROM agents") == 1);
 }
 
 TEST_CASE("enrolment: revoked keys and bad requests leave no rows", "[e2e][enroll]") {
@@ -113,15 +108,15 @@ TEST_CASE("enrolment: revoked keys and bad requests leave no rows", "[e2e][enrol
     CHECK(result.ErrorCode() == code);
     CHECK(result.status == 422);
   }
-  CHECK(Count(fleetcomm, "SELECT count(*) FROM agents") == 0);
-  CHECK(Count(fleetcomm, "SELECT uses FROM registration_keys") == 0);
+  CHECK(QueryNumber(fleetcomm, "SELECT count(*) FROM agents") == 0);
+  CHECK(QueryNumber(fleetcomm, "SELECT uses FROM registration_keys") == 0);
 
   OperatorCall(fleetcomm, admin, "DELETE",
                "/api/v1/accounts/" + account + "/registration-keys/" + key["id"].get<std::string>(), 200, nullptr);
   const auto revoked = Enroll(fleetcomm, EnrolmentBody(secret, csr));
   CHECK(revoked.status == 401);
   CHECK(revoked.ErrorCode() == "invalid_registration_key");
-  CHECK(Count(fleetcomm, "SELECT count(*) FROM agents") == 0);
+  CHECK(QueryNumber(fleetcomm, "SELECT count(*) FROM agents") == 0);
 }
 
 TEST_CASE("enrolment: past the burst, one address gets 429 with Retry-After", "[e2e][enroll]") {
@@ -151,6 +146,6 @@ TEST_CASE("enrolment: past the burst, one address gets 429 with Retry-After", "[
   const int retry_after = std::stoi(limited.Header("Retry-After"));
   CHECK(retry_after >= 1);
   CHECK(retry_after <= 60);  // one attempt per minute comes back within a minute
-  CHECK(Count(fleetcomm, "SELECT count(*) FROM agents") == 1);
-  CHECK(Count(fleetcomm, "SELECT uses FROM registration_keys") == 1);
+  CHECK(QueryNumber(fleetcomm, "SELECT count(*) FROM agents") == 1);
+  CHECK(QueryNumber(fleetcomm, "SELECT uses FROM registration_keys") == 1);
 }

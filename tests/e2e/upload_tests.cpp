@@ -49,11 +49,8 @@ ActiveDevice ProvisionAndRegister(RunningFleetcomm& fleetcomm) {
   ActiveDevice out;
   out.admin = CreateOperatorToken(fleetcomm, {"--role", "admin"});
   out.account = CreateAccount(fleetcomm, out.admin);
-  out.device_id = OperatorCall(fleetcomm, out.admin, "POST", "/api/v1/accounts/" + out.account + "/devices", 201,
-                               {{"serial", "XRX0001"}, {"manufacturer", "Xerox"}})["id"];
-  const auto registered = RegisterTestDevice(fleetcomm, fleetcomm.pki.device_xrx0001, "XRX0001");
-  INFO(registered.Describe());
-  REQUIRE(registered.status == 200);
+  out.device_id = fleetcomm::testing::ProvisionActiveDevice(fleetcomm, out.admin, out.account,
+                                                            fleetcomm.pki.device_xrx0001, "XRX0001");
   return out;
 }
 

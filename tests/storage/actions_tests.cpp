@@ -13,6 +13,7 @@
 #include <thread>
 
 using namespace fleetcomm::storage;
+using fleetcomm::testing::QueryNumber;
 using fleetcomm::testing::TempPostgres;
 
 namespace {
@@ -21,11 +22,6 @@ void Exec(pqxx::connection& conn, const std::string& sql) {
   pqxx::work tx(conn);
   tx.exec(sql);
   tx.commit();
-}
-
-long long Count(pqxx::connection& conn, const std::string& sql) {
-  pqxx::read_transaction tx(conn);
-  return tx.exec1(sql)[0].as<long long>();
 }
 
 // An account ac_1 with an active device dv_1 (model M1) and an agent ag_1; ac_2 has dv_2.
@@ -137,7 +133,7 @@ TEST_CASE("actions: refusals for scope, pending targets, lockdown, disabled type
   auto upgrade = Queue("dv_1", "upgrade_software");
   upgrade.release_version = "2.0";
   CHECK(QueueAction(conn, upgrade)->refusal == QueueRefusal::kNoRelease);
-  CHECK(Count(conn, "SELECT count(*) FROM actions") == 0);
+  CHECK(QueryNumber(conn, "SELECT count(*) FROM actions") == 0);
 
   // With the release in the catalogue, the action carries its url and digest.
   NewSoftwareRelease release{"m1", "2.0", {2}, "https://example.com/fw.bin", std::string(64, 'c'), 10,
@@ -179,10 +175,10 @@ TEST_CASE("actions: a lease runs out and the same action comes back; expiry ends
   auto expired = ExpireActions(conn, 1);  // batches of one: the loop goes on until done
   REQUIRE(expired.has_value());
   CHECK(*expired == 2);
-  CHECK(Count(conn, "SELECT count(*) FROM actions WHERE state = 'expired'") == 2);
-  CHECK(Count(conn, "SELECT count(*) FROM action_history WHERE state = 'expired' AND by = 'fleetcomm' AND "
+  CHECK(QueryNumber(conn, "SELECT count(*) FROM actions WHERE state = 'expired'") == 2);
+  CHECK(QueryNumber(conn, "SELECT count(*) FROM action_history WHERE state = 'expired' AND by = 'fleetcomm' AND "
                     "message LIKE 'delivered, but%'") == 1);
-  CHECK(Count(conn, "SELECT count(*) FROM action_history WHERE action_id = '" + c.id +
+  CHECK(QueryNumber(conn, "SELECT count(*) FROM action_history WHERE action_id = '" + c.id +
                     "' AND message = 'expired before it was authorised'") == 1);
   CHECK(*ExpireActions(conn) == 0);
   CHECK(PollActions(conn, Device("dv_1", "ac_1"), short_lease)->actions.empty());
@@ -221,7 +217,7 @@ TEST_CASE("actions: two pollers of one client on two connections never hold the 
   all.insert(got[1].begin(), got[1].end());
   CHECK(got[0].size() + got[1].size() == kActions);  // nothing handed out twice
   CHECK(all.size() == kActions);
-  CHECK(Count(setup, "SELECT count(*) FROM actions WHERE deliveries = 1 AND state = 'delivered'") == kActions);
+  CHECK(QueryNumber(setup, "SELECT count(*) FROM actions WHERE deliveries = 1 AND state = 'delivered'") == kActions);
 }
 
 TEST_CASE("software: newest newer release within min_firmware; off for the account means none", "[software]") {

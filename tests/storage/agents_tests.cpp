@@ -13,15 +13,11 @@
 #include <string>
 
 namespace storage = fleetcomm::storage;
+using fleetcomm::testing::QueryNumber;
 using fleetcomm::testing::TempPostgres;
 using nlohmann::json;
 
 namespace {
-
-long long Count(pqxx::connection& conn, const std::string& sql) {
-  pqxx::read_transaction tx(conn);
-  return tx.exec1(sql)[0].as<long long>();
-}
 
 std::string Query(pqxx::connection& conn, const std::string& sql) {
   pqxx::read_transaction tx(conn);
@@ -79,7 +75,7 @@ TEST_CASE("agents: an enrolled agent reads back with its site, certificate and d
   CHECK_FALSE(agent->revoked_at);
   CHECK(agent->cert_fingerprint == std::string(64, 'a'));
   CHECK(agent->cert_not_after == "2033-05-18T03:33:20Z");
-  CHECK(Count(conn, "SELECT count(*) FROM agent_certificates WHERE agent_id = 'ag_one' AND reason = 'enrolment'") == 1);
+  CHECK(QueryNumber(conn, "SELECT count(*) FROM agent_certificates WHERE agent_id = 'ag_one' AND reason = 'enrolment'") == 1);
   CHECK_FALSE(storage::GetAgent(conn, "ag_nobody").value());
 
   // What the latest report says about the host and refused actions reads back as stored.
@@ -190,14 +186,14 @@ TEST_CASE("agents: renewal records the new certificate; a revoked agent gets non
   REQUIRE(failed.has_error());
   CHECK(failed.error().code == storage::StorageErrc::kInternal);
   CHECK(Query(conn, "SELECT cert_fingerprint FROM agents WHERE id = 'ag_n'") == std::string(64, 'b'));
-  CHECK(Count(conn, "SELECT count(*) FROM agent_certificates WHERE agent_id = 'ag_n'") == 2);
+  CHECK(QueryNumber(conn, "SELECT count(*) FROM agent_certificates WHERE agent_id = 'ag_n'") == 2);
 
   storage::RevokeAgent(conn, "ag_n").value();
   const auto refused = storage::RenewAgentCertificate(conn, "ag_n", FakeIssue('c', &calls));
   REQUIRE(refused.has_error());
   CHECK(refused.error().code == storage::StorageErrc::kNotFound);
   CHECK(calls == 1);  // nothing was signed for a revoked agent
-  CHECK(Count(conn, "SELECT count(*) FROM agent_certificates WHERE agent_id = 'ag_n'") == 2);
+  CHECK(QueryNumber(conn, "SELECT count(*) FROM agent_certificates WHERE agent_id = 'ag_n'") == 2);
 
   const auto unknown = storage::RenewAgentCertificate(conn, "ag_nobody", FakeIssue('d', &calls));
   REQUIRE(unknown.has_error());

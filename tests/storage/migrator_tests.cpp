@@ -19,14 +19,10 @@ using fleetcomm::storage::CheckSchema;
 using fleetcomm::storage::EmbeddedMigrations;
 using fleetcomm::storage::Migration;
 using fleetcomm::storage::StorageErrc;
+using fleetcomm::testing::QueryNumber;
 using fleetcomm::testing::TempPostgres;
 
 namespace {
-
-long long Count(pqxx::connection_base& conn, const std::string& sql) {
-  pqxx::nontransaction tx(conn);
-  return tx.exec1(sql)[0].as<long long>();
-}
 
 void Exec(pqxx::connection_base& conn, const std::string& sql) {
   pqxx::work tx(conn);
@@ -83,12 +79,12 @@ TEST_CASE("ApplyMigrations brings an empty database to the current schema, once"
   REQUIRE(first.has_value());
   CHECK(*first == Versions(migrations));
   CHECK(TableExists(conn, "operator_tokens"));
-  CHECK(Count(conn, "SELECT count(*) FROM schema_migrations") == static_cast<long long>(migrations.size()));
+  CHECK(QueryNumber(conn, "SELECT count(*) FROM schema_migrations") == static_cast<long long>(migrations.size()));
 
   auto second = ApplyMigrations(conn, migrations);
   REQUIRE(second.has_value());
   CHECK(second->empty());
-  CHECK(Count(conn, "SELECT count(*) FROM schema_migrations") == static_cast<long long>(migrations.size()));
+  CHECK(QueryNumber(conn, "SELECT count(*) FROM schema_migrations") == static_cast<long long>(migrations.size()));
 
   auto state = CheckSchema(conn, migrations);
   REQUIRE(state.has_value());
@@ -118,7 +114,7 @@ TEST_CASE("ApplyMigrations applies only the missing later migrations", "[migrato
   auto second = ApplyMigrations(conn, all);
   REQUIRE(second.has_value());
   CHECK(*second == std::vector<int>{all.back().version});
-  CHECK(Count(conn, "SELECT count(*) FROM mig_second WHERE id = 7") == 1);
+  CHECK(QueryNumber(conn, "SELECT count(*) FROM mig_second WHERE id = 7") == 1);
   CHECK(CheckSchema(conn, all).has_value());
 }
 
@@ -222,7 +218,7 @@ TEST_CASE("a failing migration is rolled back, not recorded, and releases the mi
   CHECK(applied.error().code == StorageErrc::kInternal);
   CHECK(TableExists(conn, "mig_ok"));
   CHECK_FALSE(TableExists(conn, "mig_half"));  // same transaction as the syntax error
-  CHECK(Count(conn, "SELECT count(*) FROM schema_migrations WHERE version = " +
+  CHECK(QueryNumber(conn, "SELECT count(*) FROM schema_migrations WHERE version = " +
                         std::to_string(broken.back().version)) == 0);
 
   // Another session (think: the next instance) must get the lock and finish the job.
@@ -277,8 +273,8 @@ TEST_CASE("concurrent ApplyMigrations apply each migration exactly once", "[migr
     CHECK(applied == Versions(migrations));
 
     pqxx::connection check(conninfo);
-    CHECK(Count(check, "SELECT count(*) FROM schema_migrations") == static_cast<long long>(migrations.size()));
-    CHECK(Count(check, "SELECT count(*) FROM mig_count") == 1);
+    CHECK(QueryNumber(check, "SELECT count(*) FROM schema_migrations") == static_cast<long long>(migrations.size()));
+    CHECK(QueryNumber(check, "SELECT count(*) FROM mig_count") == 1);
     CHECK(CheckSchema(check, migrations).has_value());
   }
 }

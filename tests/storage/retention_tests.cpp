@@ -6,14 +6,10 @@
 #include <pqxx/pqxx>
 
 using fleetcomm::storage::MaintainPartitions;
+using fleetcomm::testing::QueryNumber;
 using fleetcomm::testing::TempPostgres;
 
 namespace {
-
-long long Count(pqxx::connection& conn, const std::string& sql) {
-  pqxx::read_transaction tx(conn);
-  return tx.exec1(sql)[0].as<long long>();
-}
 
 void Exec(pqxx::connection& conn, const std::string& sql) {
   pqxx::work tx(conn);
@@ -29,8 +25,8 @@ TEST_CASE("retention: old raw-upload months are dropped, recent ones and future 
   Exec(conn,
        "INSERT INTO raw_uploads VALUES ('up_old', '2025-01-15T00:00:00Z', 'x'), ('up_feb', '2025-02-28T23:00:00Z', 'x'), "
        "('up_new', now(), 'x'), ('up_odd', '1999-01-01T00:00:00Z', 'x')");
-  CHECK(Count(conn, "SELECT count(*) FROM raw_uploads_202501") == 1);
-  CHECK(Count(conn, "SELECT count(*) FROM raw_uploads_default") == 1);
+  CHECK(QueryNumber(conn, "SELECT count(*) FROM raw_uploads_202501") == 1);
+  CHECK(QueryNumber(conn, "SELECT count(*) FROM raw_uploads_default") == 1);
 
   auto result = MaintainPartitions(conn, 4, std::chrono::hours(24 * 90));
   INFO((result ? std::string() : result.error().detail));
@@ -39,9 +35,9 @@ TEST_CASE("retention: old raw-upload months are dropped, recent ones and future 
   CHECK(result->partitions_dropped == 2);
   CHECK(result->default_rows_deleted == 1);
   CHECK(result->partitions_created == 6);  // one more month ahead for each of the six tables
-  CHECK(Count(conn, "SELECT count(*) FROM raw_uploads") == 1);
-  CHECK(Count(conn, "SELECT count(*) FROM raw_uploads WHERE upload_id = 'up_new'") == 1);
-  CHECK(Count(conn, "SELECT count(*) FROM pg_class WHERE relname = 'counter_readings_' || "
+  CHECK(QueryNumber(conn, "SELECT count(*) FROM raw_uploads") == 1);
+  CHECK(QueryNumber(conn, "SELECT count(*) FROM raw_uploads WHERE upload_id = 'up_new'") == 1);
+  CHECK(QueryNumber(conn, "SELECT count(*) FROM pg_class WHERE relname = 'counter_readings_' || "
                     "to_char(now() + interval '4 months', 'YYYYMM')") == 1);
 
   auto again = MaintainPartitions(conn, 4, std::chrono::hours(24 * 90));
@@ -53,8 +49,8 @@ TEST_CASE("retention: old raw-upload months are dropped, recent ones and future 
 TEST_CASE("retention: a reading lands in its month's partition", "[retention]") {
   pqxx::connection conn(TempPostgres::Instance().CreateDatabase());
   Exec(conn, "INSERT INTO counter_readings VALUES ('dv_x', 'total-impressions', date_trunc('month', now()), 1, NULL, 'up_x')");
-  CHECK(Count(conn, "SELECT count(*) FROM counter_readings_" + std::string("default")) == 0);
-  CHECK(Count(conn, "SELECT count(*) FROM ONLY counter_readings") == 0);
-  CHECK(Count(conn, "SELECT count(*) FROM counter_readings WHERE tableoid::regclass::text = 'counter_readings_' || "
+  CHECK(QueryNumber(conn, "SELECT count(*) FROM counter_readings_" + std::string("default")) == 0);
+  CHECK(QueryNumber(conn, "SELECT count(*) FROM ONLY counter_readings") == 0);
+  CHECK(QueryNumber(conn, "SELECT count(*) FROM counter_readings WHERE tableoid::regclass::text = 'counter_readings_' || "
                     "to_char(now(), 'YYYYMM')") == 1);
 }

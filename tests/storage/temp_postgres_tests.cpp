@@ -18,6 +18,7 @@
 #include <thread>
 #include <chrono>
 
+using fleetcomm::testing::QueryNumber;
 using fleetcomm::testing::TempPostgres;
 
 namespace {
@@ -31,11 +32,6 @@ struct RestartGuard {
     }
   }
 };
-
-long long Count(pqxx::connection_base& conn, const std::string& sql) {
-  pqxx::nontransaction tx(conn);
-  return tx.exec1(sql)[0].as<long long>();
-}
 
 }  // namespace
 
@@ -77,7 +73,7 @@ TEST_CASE("TempPostgres::CreateDatabase gives a fresh, fully migrated database e
   auto state = fleetcomm::storage::CheckSchema(conn_a, migrations);
   REQUIRE(state.has_value());
   CHECK(state->applied_version == migrations.back().version);
-  CHECK(Count(conn_a, "SELECT count(*) FROM schema_migrations") == static_cast<long long>(migrations.size()));
+  CHECK(QueryNumber(conn_a, "SELECT count(*) FROM schema_migrations") == static_cast<long long>(migrations.size()));
 
   // Writes to one database are invisible in the other.
   {
@@ -85,13 +81,13 @@ TEST_CASE("TempPostgres::CreateDatabase gives a fresh, fully migrated database e
     tx.exec("INSERT INTO operator_tokens (token_sha256, role) VALUES (decode(repeat('ab', 32), 'hex'), 'admin')");
     tx.commit();
   }
-  CHECK(Count(conn_a, "SELECT count(*) FROM operator_tokens") == 1);
-  CHECK(Count(conn_b, "SELECT count(*) FROM operator_tokens") == 0);
+  CHECK(QueryNumber(conn_a, "SELECT count(*) FROM operator_tokens") == 1);
+  CHECK(QueryNumber(conn_b, "SELECT count(*) FROM operator_tokens") == 0);
 }
 
 TEST_CASE("TempPostgres::CreateEmptyDatabase has no fleetcomm schema", "[temp_postgres]") {
   pqxx::connection conn(TempPostgres::Instance().CreateEmptyDatabase());
-  CHECK(Count(conn, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'") == 0);
+  CHECK(QueryNumber(conn, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'") == 0);
   auto state = fleetcomm::storage::CheckSchema(conn, fleetcomm::storage::EmbeddedMigrations());
   REQUIRE_FALSE(state.has_value());
   CHECK(state.error().code == fleetcomm::storage::StorageErrc::kSchemaMismatch);
@@ -118,7 +114,7 @@ TEST_CASE("TempPostgres::Stop and Start keep the port and the data", "[temp_post
   }
   CHECK(pg.Port() == port);
   pqxx::connection conn(conninfo);
-  CHECK(Count(conn, "SELECT count(*) FROM operator_tokens WHERE role = 'auditor'") == 1);
+  CHECK(QueryNumber(conn, "SELECT count(*) FROM operator_tokens WHERE role = 'auditor'") == 1);
 }
 
 TEST_CASE("TempPostgres::DropDatabase removes a test database", "[temp_postgres]") {

@@ -16,15 +16,11 @@
 
 namespace storage = fleetcomm::storage;
 namespace protocol = fleetcomm::protocol;
+using fleetcomm::testing::QueryNumber;
 using fleetcomm::testing::TempPostgres;
 using nlohmann::json;
 
 namespace {
-
-long long Count(pqxx::connection& conn, const std::string& sql) {
-  pqxx::read_transaction tx(conn);
-  return tx.exec1(sql)[0].as<long long>();
-}
 
 std::string NewAccount(pqxx::connection& conn, bool job_consent = false) {
   storage::AccountFields fields;
@@ -89,24 +85,24 @@ TEST_CASE("uploads: a device's report is stored once; a retry is a duplicate, ot
   CHECK(first->upload_id.rfind("up_", 0) == 0);
   REQUIRE(first->devices.size() == 1);
   CHECK(first->devices[0].status == "accepted");
-  CHECK(Count(conn, "SELECT count(*) FROM counter_readings") == 2);
-  CHECK(Count(conn, "SELECT count(*) FROM supply_readings") == 2);
-  CHECK(Count(conn, "SELECT count(*) FROM device_faults") == 1);
-  CHECK(Count(conn, "SELECT count(*) FROM raw_uploads") == 1);
+  CHECK(QueryNumber(conn, "SELECT count(*) FROM counter_readings") == 2);
+  CHECK(QueryNumber(conn, "SELECT count(*) FROM supply_readings") == 2);
+  CHECK(QueryNumber(conn, "SELECT count(*) FROM device_faults") == 1);
+  CHECK(QueryNumber(conn, "SELECT count(*) FROM raw_uploads") == 1);
 
   auto again = storage::StoreUpload(conn, Upload(sender, report, 'x'));
   REQUIRE(again.has_value());
   CHECK(again->duplicate);
   CHECK(again->upload_id == first->upload_id);
   CHECK(again->devices[0].status == "accepted");
-  CHECK(Count(conn, "SELECT count(*) FROM uploads") == 1);
-  CHECK(Count(conn, "SELECT count(*) FROM counter_readings") == 2);
-  CHECK(Count(conn, "SELECT count(*) FROM raw_uploads") == 1);
+  CHECK(QueryNumber(conn, "SELECT count(*) FROM uploads") == 1);
+  CHECK(QueryNumber(conn, "SELECT count(*) FROM counter_readings") == 2);
+  CHECK(QueryNumber(conn, "SELECT count(*) FROM raw_uploads") == 1);
 
   auto changed = storage::StoreUpload(conn, Upload(sender, report, 'y'));
   REQUIRE_FALSE(changed.has_value());
   CHECK(changed.error().code == storage::StorageErrc::kConflict);
-  CHECK(Count(conn, "SELECT count(*) FROM uploads") == 1);
+  CHECK(QueryNumber(conn, "SELECT count(*) FROM uploads") == 1);
 
   // The operator's read: latest counters, the snapshot, the kept faults, the upload history.
   const json readings = json::parse(storage::DeviceReadingsDocument(conn, device).value());
@@ -151,12 +147,12 @@ TEST_CASE("uploads: an agent's devices join its account; others' and pending dev
   CHECK(stored->devices[2].status == "rejected");
   CHECK(stored->devices[2].reason == "device is pending assignment to an account");
   CHECK(stored->devices[3].status == "accepted");
-  CHECK(Count(conn, "SELECT count(*) FROM devices WHERE serial = 'NEW1' AND account_id = '" + account +
+  CHECK(QueryNumber(conn, "SELECT count(*) FROM devices WHERE serial = 'NEW1' AND account_id = '" + account +
                         "' AND state = 'active'") == 1);
-  CHECK(Count(conn, "SELECT count(*) FROM devices WHERE serial = 'MINE'") == 1);
-  CHECK(Count(conn, "SELECT count(*) FROM counter_readings WHERE device_id = '" + mine + "'") == 2);
-  CHECK(Count(conn, "SELECT count(*) FROM counter_readings") == 4);  // nothing for rejected devices
-  CHECK(Count(conn, "SELECT count(*) FROM agents WHERE version = '5.7' AND disabled_actions = '{restart}'") == 1);
+  CHECK(QueryNumber(conn, "SELECT count(*) FROM devices WHERE serial = 'MINE'") == 1);
+  CHECK(QueryNumber(conn, "SELECT count(*) FROM counter_readings WHERE device_id = '" + mine + "'") == 2);
+  CHECK(QueryNumber(conn, "SELECT count(*) FROM counter_readings") == 4);  // nothing for rejected devices
+  CHECK(QueryNumber(conn, "SELECT count(*) FROM agents WHERE version = '5.7' AND disabled_actions = '{restart}'") == 1);
 }
 
 TEST_CASE("uploads: the same counters from the device and from an agent are one reading", "[uploads]") {
@@ -173,8 +169,8 @@ TEST_CASE("uploads: the same counters from the device and from an agent are one 
   auto stored = storage::StoreUpload(conn, Upload({storage::ClientKind::kAgent, "ag_two", account}, via_agent, 'd'));
   REQUIRE(stored.has_value());
   CHECK_FALSE(stored->duplicate);  // another sender: another upload
-  CHECK(Count(conn, "SELECT count(*) FROM uploads") == 2);
-  CHECK(Count(conn, "SELECT count(*) FROM counter_readings") == 2);
+  CHECK(QueryNumber(conn, "SELECT count(*) FROM uploads") == 2);
+  CHECK(QueryNumber(conn, "SELECT count(*) FROM counter_readings") == 2);
 }
 
 TEST_CASE("uploads: the newest 40 faults are kept per device", "[uploads]") {
@@ -189,9 +185,9 @@ TEST_CASE("uploads: the newest 40 faults are kept per device", "[uploads]") {
     report.devices[0].faults.push_back({"F" + std::to_string(day), at, std::nullopt, std::nullopt});
   }
   REQUIRE(storage::StoreUpload(conn, Upload({storage::ClientKind::kDevice, device, account}, report, 'f')).has_value());
-  CHECK(Count(conn, "SELECT count(*) FROM device_faults") == 40);
-  CHECK(Count(conn, "SELECT count(*) FROM device_faults WHERE code = 'F1'") == 0);
-  CHECK(Count(conn, "SELECT count(*) FROM device_faults WHERE code = 'F45'") == 1);
+  CHECK(QueryNumber(conn, "SELECT count(*) FROM device_faults") == 40);
+  CHECK(QueryNumber(conn, "SELECT count(*) FROM device_faults WHERE code = 'F1'") == 0);
+  CHECK(QueryNumber(conn, "SELECT count(*) FROM device_faults WHERE code = 'F45'") == 1);
 }
 
 TEST_CASE("uploads: two identical uploads racing store one report", "[uploads]") {
@@ -217,6 +213,6 @@ TEST_CASE("uploads: two identical uploads racing store one report", "[uploads]")
     REQUIRE(second.has_value());
     CHECK(first->duplicate != second->duplicate);
     CHECK(first->upload_id == second->upload_id);
-    CHECK(Count(setup, "SELECT count(*) FROM uploads") == 1);
+    CHECK(QueryNumber(setup, "SELECT count(*) FROM uploads") == 1);
   }
 }

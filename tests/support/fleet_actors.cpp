@@ -1,5 +1,7 @@
 #include "tests/support/fleet_actors.hpp"
 
+#include "tests/support/temp_postgres.hpp"
+
 #include <catch2/catch.hpp>
 #include <pqxx/pqxx>
 
@@ -51,6 +53,16 @@ HttpResult RegisterTestDevice(const RunningFleetcomm& fleetcomm, const CertKeyPa
   return client.Request("POST", "/rs/v1/register", {{"Content-Type", "application/json"}}, body.dump());
 }
 
+std::string ProvisionActiveDevice(const RunningFleetcomm& fleetcomm, const std::string& admin_token,
+                                  const std::string& account_id, const CertKeyPaths& device, const std::string& serial) {
+  const json provisioned = OperatorCall(fleetcomm, admin_token, "POST", "/api/v1/accounts/" + account_id + "/devices",
+                                        201, {{"serial", serial}, {"manufacturer", "Xerox"}});
+  const auto registered = RegisterTestDevice(fleetcomm, device, serial);
+  INFO(registered.Describe());
+  REQUIRE(registered.status == 200);
+  return provisioned["id"];
+}
+
 HttpResult PostUpload(const RunningFleetcomm& fleetcomm, const CertKeyPaths& client, const std::string& body,
                       const std::string& content_type) {
   HttpClient http(fleetcomm.config.ports.device, ClientTls(fleetcomm.pki, &client));
@@ -59,8 +71,7 @@ HttpResult PostUpload(const RunningFleetcomm& fleetcomm, const CertKeyPaths& cli
 
 long long QueryNumber(const RunningFleetcomm& fleetcomm, const std::string& sql) {
   pqxx::connection conn(fleetcomm.database);
-  pqxx::read_transaction tx(conn);
-  return tx.exec1(sql)[0].as<long long>();
+  return QueryNumber(conn, sql);
 }
 
 }  // namespace fleetcomm::testing

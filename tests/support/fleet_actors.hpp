@@ -31,6 +31,11 @@ TestAgent EnrollTestAgent(const RunningFleetcomm& fleetcomm, const std::string& 
 // POST /rs/v1/register for the test PKI's device certificate of `serial` (manufacturer "Xerox").
 HttpResult RegisterTestDevice(const RunningFleetcomm& fleetcomm, const CertKeyPaths& device, const std::string& serial);
 
+// Pre-provisions `serial` (manufacturer "Xerox") in `account_id`, then registers `device`'s
+// certificate for it: the device is active. Returns its id; fails the test otherwise.
+std::string ProvisionActiveDevice(const RunningFleetcomm& fleetcomm, const std::string& admin_token,
+                                  const std::string& account_id, const CertKeyPaths& device, const std::string& serial);
+
 // POST /rs/v1/uploads with `client`'s certificate.
 HttpResult PostUpload(const RunningFleetcomm& fleetcomm, const CertKeyPaths& client, const std::string& body,
                       const std::string& content_type = "application/zip");

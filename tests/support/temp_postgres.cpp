@@ -279,6 +279,11 @@ namespace {
 std::atomic<bool> durable_settings{false};
 }  // namespace
 
+long long QueryNumber(pqxx::connection_base& conn, const std::string& sql) {
+  pqxx::nontransaction tx(conn);
+  return tx.exec1(sql)[0].as<long long>();
+}
+
 void TempPostgres::UseDurableSettings() { durable_settings = true; }
 
 TempPostgres& TempPostgres::Instance() {

@@ -27,7 +27,14 @@
 #include <string>
 #include <vector>
 
+namespace pqxx {
+class connection_base;
+}
+
 namespace fleetcomm::testing {
+
+// The first column of the one row `sql` returns, as a number: a count, usually.
+long long QueryNumber(pqxx::connection_base& conn, const std::string& sql);
 
 class TempPostgres {
  public:
