@@ -7,6 +7,7 @@
 //
 // The load generator shares the machine with the server and PostgreSQL: figures are for
 // comparing builds on one machine, not absolute capacities.
+#include "bench/bench_support.hpp"
 #include "tests/support/https_client.hpp"
 #include "tests/support/server_process.hpp"
 #include "tests/support/temp_postgres.hpp"
@@ -42,18 +43,10 @@ struct Options {
 };
 
 Options ParseOptions(int argc, char** argv) {
-  Options options;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string flag = argv[i];
-    const int value = std::stoi(argv[i + 1]);
-    if (flag == "--devices-per-report") options.devices_per_report = value;
-    else if (flag == "--connections") options.connections = value;
-    else if (flag == "--seconds") options.seconds = value;
-    else if (flag == "--pool") options.pool = value;
-    else if (flag == "--threads") options.threads = value;
-    else throw std::runtime_error("unknown flag " + flag);
-  }
-  return options;
+  const auto flags = fleetcomm::bench::ParseFlags(
+      argc, argv, {{"devices-per-report", "1"}, {"connections", "16"}, {"seconds", "10"}, {"pool", "8"}, {"threads", "0"}});
+  return {std::stoi(flags.at("devices-per-report")), std::stoi(flags.at("connections")), std::stoi(flags.at("seconds")),
+          std::stoi(flags.at("pool")), std::stoi(flags.at("threads"))};
 }
 
 std::string NewUuid(std::mt19937_64& random) {
@@ -89,13 +82,6 @@ std::string Payload(const Client& client, int devices, std::int64_t sequence, st
   return fleetcomm::tools::WriteZip({{"report.xml", fleetcomm::tools::WriteReportXml(report)}});
 }
 
-json Call(testing::HttpClient& client, const std::string& method, const std::string& target,
-          const testing::Headers& headers, const json& body, unsigned expected) {
-  const auto result = client.Request(method, target, headers, body.is_null() ? std::string() : body.dump());
-  if (result.status != expected) throw std::runtime_error(method + " " + target + ": " + result.Describe());
-  return result.body.empty() ? json() : json::parse(result.body);
-}
-
 long long StoredRows(const std::string& database) {
   pqxx::connection conn(database);
   pqxx::read_transaction tx(conn);
@@ -108,25 +94,20 @@ long long StoredRows(const std::string& database) {
 }
 
 std::vector<Client> PrepareClients(testing::RunningFleetcomm& fleetcomm, const Options& options) {
-  const auto token = testing::RunCommand({"token", "create", "--config", fleetcomm.config.path, "--role", "admin"});
-  if (token.exit_code != 0) throw std::runtime_error("token create: " + token.err);
-  const testing::Headers auth = {{"Authorization", "Bearer " + token.out.substr(0, token.out.size() - 1)}};
-  testing::HttpClient operator_api(fleetcomm.config.ports.operator_api, testing::ClientTls(fleetcomm.pki));
-  const std::string account = Call(operator_api, "POST", "/api/v1/accounts", auth, {{"name", "bench"}}, 201)["id"];
-  const auto device_ca = testing::TestCertificate::LoadFiles(fleetcomm.pki.device_ca.cert, fleetcomm.pki.device_ca.key);
+  fleetcomm::bench::Admin admin(fleetcomm);
+  const std::string account = admin.Call("POST", "/api/v1/accounts", {{"name", "bench"}}, 201)["id"];
   std::vector<Client> clients;
   for (int c = 0; c < options.connections; ++c) {
     Client client;
     if (options.devices_per_report > 1) {
-      const json key = Call(operator_api, "POST", "/api/v1/accounts/" + account + "/registration-keys", auth,
-                            json::object(), 201);
+      const json key = admin.Call("POST", "/api/v1/accounts/" + account + "/registration-keys", json::object(), 201);
       auto agent_key = testing::GenerateKey({});
       testing::HttpClient device_api(fleetcomm.config.ports.device, testing::ClientTls(fleetcomm.pki));
-      const json enrolled = Call(device_api, "POST", "/rs/v1/enroll", {{"Content-Type", "application/json"}},
-                                 {{"registration_key", key["secret"]}, {"csr", testing::MakeCsrPem(agent_key.get(), "x")},
-                                  {"product", "bench"}, {"version", "1"},
-                                  {"site", {{"name", "b"}, {"contact_email", "b@example.com"}}}},
-                                 201);
+      const json enrolled = fleetcomm::bench::Call(
+          device_api, "POST", "/rs/v1/enroll", {{"Content-Type", "application/json"}},
+          {{"registration_key", key["secret"]}, {"csr", testing::MakeCsrPem(agent_key.get(), "x")},
+           {"product", "bench"}, {"version", "1"}, {"site", {{"name", "b"}, {"contact_email", "b@example.com"}}}},
+          201);
       client.agent = true;
       client.serial_prefix = "AG" + std::to_string(c) + "-";
       client.files = {fleetcomm.dir.File("agent" + std::to_string(c) + ".crt"),
@@ -135,26 +116,11 @@ std::vector<Client> PrepareClients(testing::RunningFleetcomm& fleetcomm, const O
       std::ofstream(client.files.key) << testing::PrivateKeyPem(agent_key.get());
     } else {
       client.serial_prefix = "BENCH" + std::to_string(c);
-      testing::CertOptions cert;
-      cert.organization = "Acme Printers";
-      cert.common_name = cert.serial_number_attr = client.serial_prefix;
-      cert.eku = testing::CertOptions::Eku::kClientAuth;
-      testing::IssueCertificate(device_ca, cert).WriteFiles(fleetcomm.dir.path(), client.serial_prefix);
-      client.files = {fleetcomm.dir.File(client.serial_prefix + ".crt"), fleetcomm.dir.File(client.serial_prefix + ".key")};
-      Call(operator_api, "POST", "/api/v1/accounts/" + account + "/devices", auth,
-           {{"serial", client.serial_prefix}, {"manufacturer", "Acme"}}, 201);
-      testing::HttpClient device_api(fleetcomm.config.ports.device, testing::ClientTls(fleetcomm.pki, &client.files));
-      Call(device_api, "POST", "/rs/v1/register", {{"Content-Type", "application/json"}},
-           {{"serial", client.serial_prefix}, {"manufacturer", "Acme"}}, 200);
+      client.files = fleetcomm::bench::ProvisionDevice(fleetcomm, admin, account, client.serial_prefix);
     }
     clients.push_back(std::move(client));
   }
   return clients;
-}
-
-double Percentile(std::vector<double>& sorted, double p) {
-  if (sorted.empty()) return 0;
-  return sorted[std::min(sorted.size() - 1, static_cast<std::size_t>(p * static_cast<double>(sorted.size())))];
 }
 
 }  // namespace
@@ -209,7 +175,7 @@ int main(int argc, char** argv) try {
   std::printf("uploads/s=%.0f devices/s=%.0f rows/s=%.0f failures=%lld p50_ms=%.2f p99_ms=%.2f\n",
               static_cast<double>(uploads) / elapsed,
               static_cast<double>(uploads) * options.devices_per_report / elapsed, static_cast<double>(rows) / elapsed,
-              failures.load(), Percentile(all, 0.5), Percentile(all, 0.99));
+              failures.load(), fleetcomm::bench::Percentile(all, 0.5), fleetcomm::bench::Percentile(all, 0.99));
   return failures == 0 ? 0 : 1;
 } catch (const std::exception& e) {
   std::fprintf(stderr, "bench failed: %s\n", e.what());

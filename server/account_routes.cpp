@@ -113,6 +113,9 @@ void AddAccountRoutes(Router& router, ServerState& state) {
         auto account = co_await std::move(pending);
         if (!account) co_return StorageFailure(context, account.error());
         if (!*account) co_return NotFound();
+        // Cached empty polls carry the poll interval: this instance forgets them at once,
+        // the others on the notification (migration 0009).
+        state.empty_polls.Invalidate(id);
         co_return Json(200, AccountJson(**account));
       },
       managers);

@@ -68,6 +68,9 @@ asio::awaitable<HttpResponse> Queue(ServerState& state, RequestContext& context,
       co_return ErrorResponse(ApiError(ErrorCode::kInvalidRequest,
                                        "params.version: no such release for the target's model in the catalogue"));
   }
+  // The target's cached empty poll on this instance goes at once; other instances hear the
+  // notification (migration 0009) a moment later.
+  state.empty_polls.Invalidate(outcome->action->target_id);
   co_return Json(201, ActionJson(*outcome->action));
 }
 
@@ -133,6 +136,7 @@ asio::awaitable<HttpResponse> Authorize(ServerState& state, RequestContext& cont
   };
   auto pending = RunDb<storage::ChangeOutcome>(state.pool, std::move(work));
   auto outcome = co_await std::move(pending);
+  if (outcome && outcome->action) state.empty_polls.Invalidate(outcome->action->target_id);  // as after queuing
   co_return ChangeAnswer(context, outcome, "the action is not awaiting authorisation");
 }
 

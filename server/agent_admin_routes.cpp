@@ -73,6 +73,8 @@ void AddAgentAdminRoutes(Router& router, ServerState& state) {
         if (!revoked) co_return StorageFailure(context, revoked.error());
         if (!*revoked) co_return NotFound();
         const auto& agent = (*revoked)->agent;
+        // This instance at once; the others when the notification (migration 0009) arrives.
+        state.identities.Invalidate(agent.id);
         Log(LogLevel::kInfo, "agent_revoked",
             {{"request_id", context.request_id}, {"agent", agent.id}, {"account", agent.account_id},
              {"by", context.operator_principal->token_name}, {"already_revoked", (*revoked)->newly_revoked ? "false" : "true"}});

@@ -89,8 +89,11 @@ const std::vector<KeySpec>& Specs() {
         "comma-separated PEM CRL files of device trust anchors (reloaded on SIGHUP); anchors without one are not checked"},
        [](Config& c, const std::string& v) { c.device_crls = ParseList(v); }},
       {{"device.identity_cache_seconds", "5",
-        "how long a connection reuses the identity behind its certificate; bounds how late a revocation bites"},
+        "how long a connection, and new connections with the same certificate on the same instance, reuse the "
+        "identity behind it; bounds how late a revocation bites"},
        Seconds(&Config::identity_cache_ttl, 0, 300)},
+      {{"device.identity_cache_entries", "100000", "most certificates whose identity an instance remembers"},
+       Int(&Config::identity_cache_entries, 1, 10000000)},
       {{"agent.ca_cert", "", "PEM certificate of the CA that issues agent certificates (required)"},
        [](Config& c, const std::string& v) { c.agent_ca.certificate = v; }},
       {{"agent.ca_key", "", "PEM private key of agent.ca_cert; empty: enrolment answers 503"},
@@ -152,6 +155,11 @@ const std::vector<KeySpec>& Specs() {
        Int(&Config::poll_jitter_percent, 0, 50)},
       {{"actions.expiry_interval_s", "60", "how often each instance runs the action expiry sweep"},
        Seconds(&Config::action_expiry_interval, 1, 86400)},
+      {{"actions.empty_poll_cache_seconds", "30",
+        "an instance answers a client's empty poll from memory for up to this long; 0 turns the cache off"},
+       Seconds(&Config::empty_poll_cache_ttl, 0, 3600)},
+      {{"actions.empty_poll_cache_entries", "100000", "most clients remembered by the empty-poll cache of an instance"},
+       Int(&Config::empty_poll_cache_entries, 1, 10000000)},
       {{"limits.handshake_timeout_s", "10", "deadline for a whole TLS handshake"},
        Seconds(&Config::handshake_timeout, 1, 600)},
       {{"limits.header_timeout_s", "10", "deadline for a whole request header, from its first byte"},
@@ -171,6 +179,9 @@ const std::vector<KeySpec>& Specs() {
        Seconds(&Config::retry_after_max, 1, 86400)},
       {{"shutdown.drain_timeout_s", "20", "on SIGTERM, how long in-flight requests may take before exit"},
        Seconds(&Config::drain_timeout, 0, 3600)},
+      {{"server.tls_ticket_key_rotation_s", "3600",
+        "a new TLS session-ticket key this often; a ticket resumes for up to twice this (and never across a reload)"},
+       Seconds(&Config::tls_ticket_rotation, 60, 86400)},
       {{"log.level", "info", "debug, info, warn or error"},
        [](Config& c, const std::string& v) {
          LogLevel level;
@@ -228,16 +239,16 @@ std::string EnvironmentName(const std::string& key) {
   return name;
 }
 
-std::string Config::DatabaseConnInfo() const {
+std::string Config::DatabaseConnInfo(const std::string& application) const {
   // Session settings ride in the connection string so that every pooled connection,
   // including reconnections, gets them without an extra round trip.
   std::string options = " connect_timeout=" + std::to_string(database_connect_timeout.count()) +
-                        " application_name=fleetcomm options='-c statement_timeout=" +
+                        " application_name=" + application + " options='-c statement_timeout=" +
                         std::to_string(database_statement_timeout.count()) + "'";
   if (database_url.rfind("postgres://", 0) == 0 || database_url.rfind("postgresql://", 0) == 0) {
     const char separator = database_url.find('?') == std::string::npos ? '?' : '&';
     return database_url + separator + "connect_timeout=" + std::to_string(database_connect_timeout.count()) +
-           "&application_name=fleetcomm&options=-c%20statement_timeout%3D" +
+           "&application_name=" + application + "&options=-c%20statement_timeout%3D" +
            std::to_string(database_statement_timeout.count());
   }
   return database_url + options;

@@ -29,7 +29,9 @@ struct Config {
   TlsFiles device_tls;
   std::vector<std::string> device_trust_anchors;  // manufacturer CA files
   std::vector<std::string> device_crls;           // CRLs of those CAs, reloaded on SIGHUP
-  std::chrono::seconds identity_cache_ttl{5};       // per connection; 0: look up on every request
+  std::chrono::seconds identity_cache_ttl{5};       // per connection and instance; 0: look up on every request
+  int identity_cache_entries = 100000;             // per instance
+  std::chrono::seconds tls_ticket_rotation{3600};   // session-ticket key lifetime (tickets live up to twice it)
   TlsFiles agent_ca;                              // the CA that issues agent certificates
   std::chrono::seconds agent_certificate_lifetime{365 * 86400};
   // POST /rs/v1/enroll token buckets, per source address and per registration key.
@@ -58,6 +60,8 @@ struct Config {
   int action_max_per_poll = 20;
   int poll_jitter_percent = 10;
   std::chrono::seconds action_expiry_interval{60};
+  std::chrono::seconds empty_poll_cache_ttl{30};  // 0: every poll reads the database
+  int empty_poll_cache_entries = 100000;
   std::chrono::seconds handshake_timeout{10};
   std::chrono::seconds header_timeout{10};
   std::chrono::seconds body_timeout{60};
@@ -72,7 +76,8 @@ struct Config {
   std::string log_level = "info";
 
   // libpq conninfo with the pool's session settings appended.
-  std::string DatabaseConnInfo() const;
+  // `application` names the connection in pg_stat_activity.
+  std::string DatabaseConnInfo(const std::string& application = "fleetcomm") const;
 };
 
 class ConfigError : public std::runtime_error {

@@ -135,6 +135,8 @@ void AddDeviceAdminRoutes(Router& router, ServerState& state) {
         auto device = co_await std::move(pending);
         if (!device) co_return StorageFailure(context, device.error());
         if (!*device) co_return NotFound();
+        // This instance at once; the others when the notification (migration 0009) arrives.
+        state.identities.Invalidate((*device)->id);
         Log(LogLevel::kInfo, "device_revoked",
             {{"request_id", context.request_id}, {"device", (*device)->id},
              {"by", context.operator_principal->token_name}});

@@ -53,6 +53,19 @@ ServerMetrics::ServerMetrics() : registry_(std::make_shared<prometheus::Registry
   identity_lookups_ = &BuildCounter().Name("fleetcomm_identity_lookups_total")
                            .Help("Client identities read from the database (the rest came from connection caches)")
                            .Register(*registry_).Add({});
+  auto& poll_cache = BuildCounter().Name("fleetcomm_empty_poll_cache_total")
+                         .Help("Polls by what the empty-poll cache did: hit (answered from memory, no database "
+                               "round trip), miss (read the database), bypass (the notification listener was down)")
+                         .Register(*registry_);
+  poll_cache_hits_ = &poll_cache.Add({{"result", "hit"}});
+  poll_cache_misses_ = &poll_cache.Add({{"result", "miss"}});
+  poll_cache_bypasses_ = &poll_cache.Add({{"result", "bypass"}});
+  action_notifications_ = &BuildCounter().Name("fleetcomm_action_notifications_total")
+                               .Help("Notifications heard on channel fleetcomm_actions").Register(*registry_).Add({});
+  action_listener_up_ = &BuildGauge().Name("fleetcomm_action_listener_up")
+                             .Help("1 while this instance LISTENs on fleetcomm_actions (else the empty-poll cache "
+                                   "is bypassed)")
+                             .Register(*registry_).Add({});
 }
 
 ServerMetrics::~ServerMetrics() = default;
@@ -82,6 +95,18 @@ void ServerMetrics::HandshakeFailed(ListenerKind listener, std::string_view reas
 void ServerMetrics::Overloaded(ListenerKind listener) { overloaded_->Add({{"listener", Name(listener)}}).Increment(); }
 
 void ServerMetrics::IdentityLookedUp() { identity_lookups_->Increment(); }
+
+void ServerMetrics::PollCacheUsed(PollCacheResult result) {
+  switch (result) {
+    case PollCacheResult::kHit: poll_cache_hits_->Increment(); break;
+    case PollCacheResult::kMiss: poll_cache_misses_->Increment(); break;
+    case PollCacheResult::kBypass: poll_cache_bypasses_->Increment(); break;
+  }
+}
+
+void ServerMetrics::ActionNotified() { action_notifications_->Increment(); }
+
+void ServerMetrics::SetActionListenerUp(bool up) { action_listener_up_->Set(up ? 1 : 0); }
 
 void ServerMetrics::SetDatabaseUp(bool up) { database_up_->Add({}).Set(up ? 1 : 0); }
 

@@ -34,6 +34,10 @@ class ServerMetrics {
   void Overloaded(ListenerKind listener);
   void SetDatabaseUp(bool up);
   void IdentityLookedUp();
+  enum class PollCacheResult { kHit, kMiss, kBypass };
+  void PollCacheUsed(PollCacheResult result);
+  void ActionNotified();
+  void SetActionListenerUp(bool up);
 
   // Prometheus text exposition format, with the pool gauges refreshed first.
   std::string Serialize(const storage::DbPoolStats& pool);
@@ -53,6 +57,11 @@ class ServerMetrics {
   prometheus::Family<prometheus::Counter>* pool_tasks_;
   prometheus::Family<prometheus::Gauge>* database_up_;
   prometheus::Counter* identity_lookups_;
+  prometheus::Counter* poll_cache_hits_;
+  prometheus::Counter* poll_cache_misses_;
+  prometheus::Counter* poll_cache_bypasses_;
+  prometheus::Counter* action_notifications_;
+  prometheus::Gauge* action_listener_up_;
   std::mutex scrape_mutex_;
   double reported_wait_seconds_ = 0;
   std::uint64_t reported_tasks_ = 0;

@@ -21,21 +21,43 @@ storage::DeliveryPolicy PolicyOf(const Config& config) {
   return {config.action_lease, config.action_result_deadline, config.action_max_per_poll};
 }
 
+HttpResponse PollAnswer(const ServerState& state, json actions, int poll_interval_s) {
+  return Json(200, {{"actions", std::move(actions)},
+                    {"next_poll_s", JitteredPollSeconds(poll_interval_s, state.config.poll_jitter_percent)}});
+}
+
+// An empty answer from the instance's cache costs no database round trip; see
+// server/empty_poll_cache.hpp for why it stays right across instances and leases.
 asio::awaitable<HttpResponse> Poll(ServerState& state, RequestContext& context) {
   // R4.4: lockdown agents only synchronise printer data.
   if (context.client->lockdown) {
     co_return ErrorResponse(ApiError(ErrorCode::kLockdown, "this agent is in lockdown mode and does not poll"));
   }
-  auto work = [client = *context.client, policy = PolicyOf(state.config)](pqxx::connection_base& c) {
+  const storage::ClientIdentity& client = *context.client;
+  const std::string account = client.account_id.value_or("");
+  EmptyPollCache::Ticket ticket;
+  if (state.empty_polls.Enabled()) {
+    if (const auto interval = state.empty_polls.Lookup(client.id, account, ticket)) {
+      state.metrics.PollCacheUsed(ServerMetrics::PollCacheResult::kHit);
+      co_return PollAnswer(state, json::array(), *interval);
+    }
+    state.metrics.PollCacheUsed(ticket.storable ? ServerMetrics::PollCacheResult::kMiss
+                                                : ServerMetrics::PollCacheResult::kBypass);
+  }
+  auto work = [client, policy = PolicyOf(state.config)](pqxx::connection_base& c) {
     return storage::PollActions(c, client, policy);
   };
   auto pending = RunDb<storage::PollOutcome>(state.pool, std::move(work));
   auto polled = co_await std::move(pending);
   if (!polled) co_return StorageFailure(context, polled.error());
+  if (ticket.storable) {
+    // No lease in force and nothing left: quiet until a notification (or the TTL).
+    state.empty_polls.StoreEmpty(ticket, client.id, account, polled->poll_interval_s,
+                                 polled->quiet_for.value_or(std::chrono::milliseconds::max()));
+  }
   json actions = json::array();
   for (const auto& action : polled->actions) actions.push_back(ClientActionJson(action));
-  co_return Json(200, {{"actions", std::move(actions)},
-                       {"next_poll_s", JitteredPollSeconds(polled->poll_interval_s, state.config.poll_jitter_percent)}});
+  co_return PollAnswer(state, std::move(actions), polled->poll_interval_s);
 }
 
 Parsed<storage::ActionResult> ReadResult(const RequestContext& context) {

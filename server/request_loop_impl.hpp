@@ -235,12 +235,20 @@ class RequestLoop {
     co_return ApiError(ErrorCode::kInternal, "internal error");
   }
 
-  // The identity behind the certificate, from the connection's cache while it is fresh:
-  // a keep-alive connection costs one indexed read per device.identity_cache_seconds.
+  // The identity behind the certificate, from the connection's cache while it is fresh, else
+  // the instance's: a client costs one indexed read per device.identity_cache_seconds.
   asio::awaitable<std::optional<ApiError>> ResolveClient(RequestContext& context) {
     const auto now = std::chrono::steady_clock::now();
+    std::uint64_t generation = 0;
     if (!connection_.identity || now - connection_.identity_resolved_at >= config_.identity_cache_ttl) {
       connection_.identity.reset();
+      // A new connection of a client seen recently on this instance: no read (identity_cache.hpp).
+      if (auto shared = listener_.state.identities.Find(context.client_certificate->sha256_fingerprint, generation, now)) {
+        connection_.identity = std::move(shared->identity);
+        connection_.identity_resolved_at = shared->read_at;
+      }
+    }
+    if (!connection_.identity) {
       auto lookup = [agent = connection_.agent_certificate, certificate = *context.client_certificate](
                         pqxx::connection_base& c) -> storage::StorageResult<std::optional<storage::ClientIdentity>> {
         return agent ? storage::FindAgent(c, certificate.identity)
@@ -256,6 +264,7 @@ class RequestLoop {
         }
         co_return ApiError(ErrorCode::kDeviceNotActive, "this certificate is not registered: POST /rs/v1/register first");
       }
+      listener_.state.identities.Store(context.client_certificate->sha256_fingerprint, **found, generation, now);
       connection_.identity = std::move(**found);
       connection_.identity_resolved_at = now;
     }

@@ -10,6 +10,7 @@
 #include "server/operator_routes.hpp"
 #include "server/ops_routes.hpp"
 #include "storage/action_delivery.hpp"
+#include "storage/action_notifications.hpp"
 #include "storage/embedded.hpp"
 #include "storage/migrator.hpp"
 #include "storage/retention.hpp"
@@ -99,7 +100,9 @@ class RunningServer {
                                     : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))),
         agent_issuer_(MakeAgentIssuer(config)),
         agent_anchor_(LoadAgentAnchor(config)),
-        state_{config_, pool_, cpu_, metrics_, agent_issuer_.get(), agent_anchor_, {}, {}, {}},
+        empty_polls_({config.empty_poll_cache_ttl, static_cast<std::size_t>(config.empty_poll_cache_entries)}),
+        identities_(config.identity_cache_ttl, static_cast<std::size_t>(config.identity_cache_entries)),
+        state_{config_, pool_, cpu_, metrics_, agent_issuer_.get(), agent_anchor_, empty_polls_, identities_, {}, {}, {}},
         device_{ListenerKind::kDevice, device_router_, state_, {}},
         operator_{ListenerKind::kOperator, operator_router_, state_, {}},
         ops_{ListenerKind::kOps, ops_router_, state_, {}},
@@ -139,6 +142,7 @@ class RunningServer {
   }
 
   int Run() {
+    if (empty_polls_.Enabled() || config_.identity_cache_ttl.count() > 0) StartActionListener();
     auto io_executor = io_.get_executor();
     asio::co_spawn(control_, AcceptLoop(device_acceptor_, io_executor, device_, &tls_), asio::detached);
     asio::co_spawn(control_, AcceptLoop(operator_acceptor_, io_executor, operator_, &tls_), asio::detached);
@@ -161,11 +165,36 @@ class RunningServer {
     io_.run();
     for (auto& worker : workers) worker.join();
     jobs_.reset();
+    action_listener_.reset();
     Log(LogLevel::kInfo, "stopped", {{"open_connections", state_.connections.Size()}});
     return 0;
   }
 
  private:
+  // Keeps the empty-poll and identity caches coherent with every instance's changes
+  // (migration 0009).
+  void StartActionListener() {
+    storage::ActionListenerCallbacks callbacks{
+        [this] {
+          empty_polls_.ListenerUp();
+          metrics_.SetActionListenerUp(true);
+          Log(LogLevel::kInfo, "action_listener_up");
+        },
+        [this](const std::string& reason) {
+          empty_polls_.ListenerDown();
+          identities_.Clear();
+          metrics_.SetActionListenerUp(false);
+          Log(LogLevel::kWarn, "action_listener_down", {{"reason", reason}});
+        },
+        [this](const std::string& payload) {
+          empty_polls_.Invalidate(payload);
+          identities_.Invalidate(payload);
+          metrics_.ActionNotified();
+        }};
+    action_listener_.emplace(storage::ActionListenerOptions{config_.DatabaseConnInfo("fleetcomm-listener")},
+                             std::move(callbacks));
+  }
+
   asio::awaitable<void> HandleSignals() {
     for (;;) {
       auto [ec, signal] = co_await signals_.async_wait(kTuple);
@@ -221,6 +250,8 @@ class RunningServer {
   int threads_;
   std::unique_ptr<auth::AgentCertificateIssuer> agent_issuer_;
   auth::TrustAnchor agent_anchor_;
+  EmptyPollCache empty_polls_;
+  IdentityCache identities_;
   ServerState state_;
   Router device_router_;
   Router operator_router_;
@@ -234,6 +265,8 @@ class RunningServer {
   // After pool_ and io_: its destructor joins workers that may still post completions to io_.
   asio::thread_pool cpu_;
   std::optional<jobs::PeriodicRunner> jobs_;
+  // Its callbacks touch the caches and metrics_, declared before it.
+  std::optional<storage::ActionNotificationListener> action_listener_;
   tcp::acceptor device_acceptor_;
   tcp::acceptor operator_acceptor_;
   tcp::acceptor ops_acceptor_;

@@ -3,6 +3,8 @@
 // session because Server::Run drains them before destroying it.
 #include "server/config.hpp"
 #include "server/connection_registry.hpp"
+#include "server/empty_poll_cache.hpp"
+#include "server/identity_cache.hpp"
 #include "server/metrics.hpp"
 #include "server/router.hpp"
 #include "storage/db_pool.hpp"
@@ -27,6 +29,8 @@ struct ServerState {
   ServerMetrics& metrics;
   const auth::AgentCertificateIssuer* agent_issuer;  // null when agent.ca_key is not set
   const auth::TrustAnchor& agent_anchor;             // tells agents' certificates from devices'
+  EmptyPollCache& empty_polls;
+  IdentityCache& identities;
   std::atomic<int> in_flight{0};
   std::atomic<bool> draining{false};
   ConnectionRegistry connections;

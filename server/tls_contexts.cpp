@@ -2,6 +2,7 @@
 
 #include "auth/client_certificate.hpp"
 #include "server/crl_store.hpp"
+#include "server/ticket_keys.hpp"
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -31,7 +32,8 @@ std::string OpenSslError() {
   return buffer;
 }
 
-std::shared_ptr<ssl::context> BaseServerContext(const TlsFiles& files, const char* setting) {
+std::shared_ptr<ssl::context> BaseServerContext(const TlsFiles& files, const char* setting,
+                                                std::chrono::seconds ticket_rotation) {
   auto context = std::make_shared<ssl::context>(ssl::context::tls_server);
   SSL_CTX* ctx = context->native_handle();
   SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
@@ -49,6 +51,8 @@ std::shared_ptr<ssl::context> BaseServerContext(const TlsFiles& files, const cha
   if (SSL_CTX_check_private_key(ctx) != 1) {
     throw ConfigError(std::string(setting) + "_key does not match " + setting + "_cert");
   }
+  // TLS 1.3 session tickets (OpenSSL's default, two per full handshake) under rotating keys.
+  TicketKeyRing::Install(ctx, ticket_rotation);
   return context;
 }
 
@@ -74,7 +78,7 @@ int RecordRefusal(int preverify_ok, X509_STORE_CTX* store) {
 }
 
 std::shared_ptr<ssl::context> DeviceContext(const Config& config) {
-  auto context = BaseServerContext(config.device_tls, "device.tls");
+  auto context = BaseServerContext(config.device_tls, "device.tls", config.tls_ticket_rotation);
   SSL_CTX* ctx = context->native_handle();
   std::vector<std::string> anchors = config.device_trust_anchors;
   anchors.push_back(config.agent_ca.certificate);
@@ -114,7 +118,7 @@ const RefusedCertificate* RefusedPeerCertificate(SSL* ssl) {
 }
 
 TlsContexts BuildTlsContexts(const Config& config) {
-  return {DeviceContext(config), BaseServerContext(config.operator_tls, "operator.tls")};
+  return {DeviceContext(config), BaseServerContext(config.operator_tls, "operator.tls", config.tls_ticket_rotation)};
 }
 
 }  // namespace fleetcomm::server

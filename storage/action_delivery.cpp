@@ -11,27 +11,39 @@ namespace {
 
 using detail::ReadAction;
 
+// Deliverable rows of client $1: queued, or delivered with an expired lease; not expired;
+// not of a type the client turned off.
+#define FLEETCOMM_DELIVERABLE(clients)                                                                \
+  "target_id = $1 AND state IN ('queued', 'delivered') AND (state = 'queued' OR lease_until <= now()) " \
+  "AND expires_at > now() AND NOT (type = ANY((SELECT disabled_actions FROM " clients " WHERE id = $1)::text[]))"
+
 // $1 client id, $2 lease s, $3 result deadline s, $4 max actions, $5 client id (history
 // `by`), $6 account. The account row is always returned (next_poll_s), joined with the
-// delivered actions, if any. An empty poll reads the account by key and an empty range of
+// delivered actions, if any. An empty poll reads the account by key and empty ranges of
 // actions_deliverable; nothing is written and no transaction id is taken.
+// Columns 2 and 3 tell the empty-poll cache how long the client has nothing more to fetch:
+// whether deliverable rows were left behind (past $4, or locked by a concurrent poll: the
+// sub-selects read the statement's snapshot, before this poll's update), and the seconds
+// to the earliest lease end among the client's delivered rows, including those delivered now.
 #define FLEETCOMM_POLL(clients)                                                                                     \
-  "WITH picked AS (SELECT id FROM actions WHERE target_id = $1 AND state IN ('queued', 'delivered') "               \
-  "AND (state = 'queued' OR lease_until <= now()) AND expires_at > now() "                                          \
-  "AND NOT (type = ANY((SELECT disabled_actions FROM " clients " WHERE id = $1)::text[])) "                          \
-  "ORDER BY seq LIMIT $4 FOR UPDATE SKIP LOCKED), "                                                                 \
+  "WITH picked AS (SELECT id FROM actions WHERE " FLEETCOMM_DELIVERABLE(clients)                                    \
+  " ORDER BY seq LIMIT $4 FOR UPDATE SKIP LOCKED), "                                                                \
   "delivered AS (UPDATE actions a SET state = 'delivered', lease_until = now() + make_interval(secs => $2), "        \
   "result_deadline = now() + make_interval(secs => $3), deliveries = a.deliveries + 1, last_delivered_at = now(), " \
   "updated_at = now() FROM picked WHERE a.id = picked.id RETURNING a.*), "                                          \
   "recorded AS (INSERT INTO action_history (action_id, state, by, message) "                                        \
   "SELECT id, 'delivered', $5, CASE WHEN deliveries = 1 THEN 'delivered' "                                          \
   "ELSE 'delivered again (no result within the lease), delivery ' || deliveries END FROM delivered) "               \
-  "SELECT accounts.poll_interval_s, " FLEETCOMM_ACTION_COLUMNS                                                      \
+  "SELECT accounts.poll_interval_s, "                                                                               \
+  "(SELECT count(*) FROM actions WHERE " FLEETCOMM_DELIVERABLE(clients) ") > (SELECT count(*) FROM delivered), "    \
+  "extract(epoch FROM least((SELECT min(lease_until) FROM actions WHERE target_id = $1 AND state = 'delivered' "    \
+  "AND lease_until > now()), (SELECT min(lease_until) FROM delivered)) - now())::float8, " FLEETCOMM_ACTION_COLUMNS \
   " FROM accounts LEFT JOIN delivered AS actions ON true WHERE accounts.id = $6 ORDER BY actions.seq"
 
 constexpr const char* kPollDevice = FLEETCOMM_POLL("devices");
 constexpr const char* kPollAgent = FLEETCOMM_POLL("agents");
 #undef FLEETCOMM_POLL
+#undef FLEETCOMM_DELIVERABLE
 
 constexpr const char* kLockForResult =
     "SELECT state, result->>'message' FROM actions WHERE id = $1 AND target_id = $2 FOR UPDATE";
@@ -70,10 +82,16 @@ StorageResult<PollOutcome> PollActions(pqxx::connection_base& conn, const Client
     PollOutcome outcome;
     if (rows.empty()) return StorageError::Internal("polling client's account is missing");
     outcome.poll_interval_s = rows[0][0].as<int>();
+    if (rows[0][1].as<bool>()) {
+      outcome.quiet_for = std::chrono::milliseconds(0);
+    } else if (!rows[0][2].is_null()) {
+      const double seconds = std::max(0.0, rows[0][2].as<double>());
+      outcome.quiet_for = std::chrono::milliseconds(static_cast<long long>(seconds * 1000));
+    }
     for (const auto& row : rows) {
-      if (row[1].is_null()) continue;
-      // ReadAction reads from column 0: slice off the account's column.
-      outcome.actions.push_back(ReadAction(row.slice(1, row.size())));
+      if (row[3].is_null()) continue;
+      // ReadAction reads from column 0: slice off the account's columns.
+      outcome.actions.push_back(ReadAction(row.slice(3, row.size())));
     }
     return outcome;
   } catch (...) {

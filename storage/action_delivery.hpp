@@ -16,6 +16,11 @@ struct DeliveryPolicy {
 struct PollOutcome {
   std::vector<Action> actions;  // delivered now, in queue order (history not loaded)
   int poll_interval_s = 86400;  // the account's setting
+  // How long, as this poll saw it, the client has nothing (more) to fetch unless a change
+  // makes a row deliverable: zero when deliverable rows were left behind (past max_actions,
+  // or locked by a concurrent poll); else the time to the earliest lease end of its
+  // delivered actions; nullopt when none is leased.
+  std::optional<std::chrono::milliseconds> quiet_for;
 };
 
 // One statement, autocommitted: picks the client's deliverable actions (queued, or

@@ -1,0 +1,39 @@
+#pragma once
+// What the benchmarks share: flags, an admin on the operator API, device provisioning,
+// and latency percentiles. Benchmarks print figures; they never pass or fail on speed.
+#include "tests/support/https_client.hpp"
+#include "tests/support/server_process.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace fleetcomm::bench {
+
+// `--name value` pairs; every name must be one of `defaults`' keys (else throws).
+std::map<std::string, std::string> ParseFlags(int argc, char** argv, std::map<std::string, std::string> defaults);
+
+// An operator call that must answer `expected` (throws otherwise); the parsed body, if any.
+nlohmann::json Call(testing::HttpClient& client, const std::string& method, const std::string& target,
+                    const testing::Headers& headers, const nlohmann::json& body, unsigned expected);
+
+// An admin token of `fleetcomm` and an operator-API client.
+struct Admin {
+  explicit Admin(const testing::RunningFleetcomm& fleetcomm);
+  nlohmann::json Call(const std::string& method, const std::string& target, const nlohmann::json& body,
+                      unsigned expected);
+  testing::HttpClient operator_api;
+  testing::Headers auth;
+};
+
+// An active device in `account`: a certificate from the test device CA (serial `serial`),
+// pre-provisioned and registered. Returns its certificate files.
+testing::CertKeyPaths ProvisionDevice(testing::RunningFleetcomm& fleetcomm, Admin& admin,
+                                      const std::string& account, const std::string& serial);
+
+// p in [0, 1] of ascending `sorted`; 0 when empty.
+double Percentile(const std::vector<double>& sorted, double p);
+
+}  // namespace fleetcomm::bench

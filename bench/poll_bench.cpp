@@ -1,0 +1,200 @@
+// Poll rates of the real binary over real mTLS (PROTOCOL.md 3.4), against a throwaway
+// PostgreSQL with durable settings. Four phases, each printing polls/s and p50/p99:
+//   empty      keep-alive connections polling with nothing queued
+//   action     keep-alive connections, each poll delivers one action, then `succeeded`
+//              (actions queued beforehand for every device; actions.max_per_poll = 1)
+//   handshake  a new connection per poll, full TLS 1.3 handshake (ECDSA P-256 server key)
+//   resumed    a new connection per poll, resuming with the last session ticket
+//
+//   fleetcomm-poll-bench [--phases empty,action,handshake,resumed] [--connections 16]
+//                        [--seconds 5] [--pool 4] [--threads 0] [--actions-per-device 2000]
+//
+// The load generator shares the 2 cores with the server and PostgreSQL: the figures are
+// for comparing builds (and with nginx measured the same way), not absolute capacities.
+#include "bench/bench_support.hpp"
+#include "bench/lean_https.hpp"
+#include "tests/support/metrics_scrape.hpp"
+#include "tests/support/temp_postgres.hpp"
+
+#include <pqxx/pqxx>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <functional>
+#include <thread>
+
+namespace testing = fleetcomm::testing;
+namespace bench = fleetcomm::bench;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+struct Figures {
+  double per_second = 0;
+  double p50_ms = 0;
+  double p99_ms = 0;
+  long long failures = 0;
+};
+
+// Runs `one` (one measured operation; false: failed) on every client's thread until the
+// deadline. Each thread owns its state through `make`.
+using Operation = std::function<bool()>;
+Figures Run(int clients, int seconds, const std::function<Operation(int client)>& make) {
+  std::vector<std::vector<double>> latencies(static_cast<std::size_t>(clients));
+  std::atomic<long long> done{0}, failures{0};
+  std::vector<Operation> operations;
+  for (int c = 0; c < clients; ++c) operations.push_back(make(c));
+  const auto started = Clock::now();
+  const auto deadline = started + std::chrono::seconds(seconds);
+  std::vector<std::thread> threads;
+  for (int c = 0; c < clients; ++c) {
+    threads.emplace_back([&, c] {
+      auto& mine = latencies[static_cast<std::size_t>(c)];
+      mine.reserve(200000);
+      while (Clock::now() < deadline) {
+        const auto sent = Clock::now();
+        bool ok = false;
+        try {
+          ok = operations[static_cast<std::size_t>(c)]();
+        } catch (const std::exception& e) {
+          if (failures == 0) std::fprintf(stderr, "first failure: %s\n", e.what());
+        }
+        mine.push_back(std::chrono::duration<double, std::milli>(Clock::now() - sent).count());
+        (ok ? done : failures)++;
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  const double elapsed = std::chrono::duration<double>(Clock::now() - started).count();
+  std::vector<double> all;
+  for (auto& part : latencies) all.insert(all.end(), part.begin(), part.end());
+  std::sort(all.begin(), all.end());
+  return {static_cast<double>(done) / elapsed, bench::Percentile(all, 0.5), bench::Percentile(all, 0.99),
+          failures.load()};
+}
+
+void Print(const char* phase, const Figures& f, const std::string& extra = {}) {
+  std::printf("%-10s per_s=%.0f p50_ms=%.2f p99_ms=%.2f failures=%lld%s\n", phase, f.per_second, f.p50_ms, f.p99_ms,
+              f.failures, extra.c_str());
+  std::fflush(stdout);
+}
+
+std::string IdOf(const std::string& body) {
+  const auto at = body.find("\"id\":\"");
+  if (at == std::string::npos) return {};
+  return body.substr(at + 6, body.find('"', at + 6) - at - 6);
+}
+
+double CacheHits(const testing::RunningFleetcomm& fleetcomm) {
+  return testing::ScrapeMetric(fleetcomm.config.ports, "fleetcomm_empty_poll_cache_total{result=\"hit\"}").value_or(-1);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) try {
+  const auto flags = bench::ParseFlags(argc, argv,
+                                       {{"phases", "empty,action,handshake,resumed"},
+                                        {"connections", "16"},
+                                        {"seconds", "5"},
+                                        {"pool", "4"},
+                                        {"threads", "0"},
+                                        {"actions-per-device", "2000"}});
+  const int connections = std::stoi(flags.at("connections"));
+  const int seconds = std::stoi(flags.at("seconds"));
+  const std::string phases = "," + flags.at("phases") + ",";
+  testing::TempPostgres::UseDurableSettings();
+  testing::RunningFleetcomm fleetcomm(testing::ConfigOverrides{{"database.pool_size", flags.at("pool")},
+                                                               {"server.threads", flags.at("threads")},
+                                                               {"log.level", "warn"},
+                                                               {"limits.max_in_flight", "100000"},
+                                                               {"actions.max_per_poll", "1"}});
+  bench::Admin admin(fleetcomm);
+  const std::string account = admin.Call("POST", "/api/v1/accounts", {{"name", "bench"}}, 201)["id"];
+  // Two devices per connection: one polls with nothing queued, one has actions queued.
+  std::vector<testing::CertKeyPaths> quiet, busy;
+  for (int c = 0; c < connections; ++c) {
+    quiet.push_back(bench::ProvisionDevice(fleetcomm, admin, account, "QUIET" + std::to_string(c)));
+    busy.push_back(bench::ProvisionDevice(fleetcomm, admin, account, "BUSY" + std::to_string(c)));
+  }
+  {
+    pqxx::connection conn(fleetcomm.database);
+    pqxx::work tx(conn);
+    tx.exec_params(
+        "INSERT INTO actions (account_id, target_kind, target_id, type, state, expires_at) "
+        "SELECT $1, 'device', d.id, 'get_status', 'queued', now() + interval '7 days' "
+        "FROM devices d, generate_series(1, $2) WHERE d.serial LIKE 'BUSY%'",
+        account, std::stoi(flags.at("actions-per-device")));
+    tx.exec("ANALYZE actions");
+    tx.commit();
+  }
+  std::vector<std::unique_ptr<bench::LeanTlsContext>> quiet_tls, busy_tls;
+  for (int c = 0; c < connections; ++c) {
+    quiet_tls.push_back(std::make_unique<bench::LeanTlsContext>(fleetcomm.pki.server_ca.cert, quiet[c].cert, quiet[c].key));
+    busy_tls.push_back(std::make_unique<bench::LeanTlsContext>(fleetcomm.pki.server_ca.cert, busy[c].cert, busy[c].key));
+  }
+  const std::uint16_t port = fleetcomm.config.ports.device;
+  const std::string poll = bench::RawRequest("GET", "/rs/v1/actions");
+  const std::string succeeded = "{\"status\":\"succeeded\"}";
+  std::printf("connections=%d seconds=%d pool=%s threads=%s\n", connections, seconds, flags.at("pool").c_str(),
+              flags.at("threads").c_str());
+
+  if (phases.find(",empty,") != std::string::npos) {
+    const double hits = CacheHits(fleetcomm);
+    const auto figures = Run(connections, seconds, [&](int c) -> Operation {
+      auto connection = std::make_shared<bench::LeanHttpsConnection>(*quiet_tls[c], port);
+      return [connection, &poll] { return connection->Exchange(poll).status == 200; };
+    });
+    const double hit = CacheHits(fleetcomm) - hits;
+    Print("empty", figures, " cache_hits=" + std::to_string(static_cast<long long>(hit)));
+  }
+  if (phases.find(",action,") != std::string::npos) {
+    const auto figures = Run(connections, seconds, [&](int c) -> Operation {
+      auto connection = std::make_shared<bench::LeanHttpsConnection>(*busy_tls[c], port);
+      return [connection, &poll, &succeeded] {
+        const auto polled = connection->Exchange(poll);
+        const std::string id = IdOf(polled.body);
+        if (polled.status != 200 || id.empty()) return false;
+        return connection->Exchange(bench::RawRequest("POST", "/rs/v1/actions/" + id + "/result", succeeded)).status ==
+               200;
+      };
+    });
+    Print("action", figures);
+  }
+  if (phases.find(",handshake,") != std::string::npos) {
+    const auto figures = Run(connections, seconds, [&](int c) -> Operation {
+      auto connection = std::make_shared<bench::LeanHttpsConnection>(*quiet_tls[c], port);
+      return [connection, &poll] {
+        connection->Connect();
+        const bool ok = connection->Exchange(poll).status == 200;
+        connection->Close();
+        return ok;
+      };
+    });
+    Print("handshake", figures);
+  }
+  if (phases.find(",resumed,") != std::string::npos) {
+    std::atomic<long long> resumed{0};
+    const auto figures = Run(connections, seconds, [&](int c) -> Operation {
+      auto connection = std::make_shared<bench::LeanHttpsConnection>(*quiet_tls[c], port);
+      auto session = std::shared_ptr<SSL_SESSION*>(new SSL_SESSION*(nullptr), [](SSL_SESSION** s) {
+        SSL_SESSION_free(*s);
+        delete s;
+      });
+      return [connection, session, &poll, &resumed] {
+        if (connection->Connect(*session)) ++resumed;
+        const bool ok = connection->Exchange(poll).status == 200;
+        SSL_SESSION_free(*session);
+        *session = connection->TakeSession();  // the ticket arrived with the answer
+        connection->Close();
+        return ok;
+      };
+    });
+    Print("resumed", figures, " resumed=" + std::to_string(resumed.load()));
+  }
+  return 0;
+} catch (const std::exception& e) {
+  std::fprintf(stderr, "bench failed: %s\n", e.what());
+  return 2;
+}
