@@ -42,7 +42,10 @@ LeanHttpsConnection::~LeanHttpsConnection() { Close(); }
 
 void LeanHttpsConnection::Close() {
   if (ssl_ != nullptr) {
-    SSL_free(ssl_);  // no close_notify: as a poller that hangs up
+    // close_notify, as curl sends: OpenSSL marks the session of a connection freed without
+    // it as not resumable.
+    SSL_shutdown(ssl_);
+    SSL_free(ssl_);
     ssl_ = nullptr;
   }
   if (fd_ >= 0) ::close(fd_);

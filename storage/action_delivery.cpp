@@ -23,7 +23,8 @@ using detail::ReadAction;
 // actions_deliverable; nothing is written and no transaction id is taken.
 // Columns 2 and 3 tell the empty-poll cache how long the client has nothing more to fetch:
 // whether deliverable rows were left behind (past $4, or locked by a concurrent poll: the
-// sub-selects read the statement's snapshot, before this poll's update), and the seconds
+// sub-selects read the statement's snapshot, before this poll's update; counting stops at
+// $4 + 1, so a long queue costs no more than a full poll), and the seconds
 // to the earliest lease end among the client's delivered rows, including those delivered now.
 #define FLEETCOMM_POLL(clients)                                                                                     \
   "WITH picked AS (SELECT id FROM actions WHERE " FLEETCOMM_DELIVERABLE(clients)                                    \
@@ -35,7 +36,8 @@ using detail::ReadAction;
   "SELECT id, 'delivered', $5, CASE WHEN deliveries = 1 THEN 'delivered' "                                          \
   "ELSE 'delivered again (no result within the lease), delivery ' || deliveries END FROM delivered) "               \
   "SELECT accounts.poll_interval_s, "                                                                               \
-  "(SELECT count(*) FROM actions WHERE " FLEETCOMM_DELIVERABLE(clients) ") > (SELECT count(*) FROM delivered), "    \
+  "(SELECT count(*) FROM (SELECT FROM actions WHERE " FLEETCOMM_DELIVERABLE(clients) " LIMIT $4 + 1) AS d) > "    \
+  "(SELECT count(*) FROM delivered), "                                                                              \
   "extract(epoch FROM least((SELECT min(lease_until) FROM actions WHERE target_id = $1 AND state = 'delivered' "    \
   "AND lease_until > now()), (SELECT min(lease_until) FROM delivered)) - now())::float8, " FLEETCOMM_ACTION_COLUMNS \
   " FROM accounts LEFT JOIN delivered AS actions ON true WHERE accounts.id = $6 ORDER BY actions.seq"
