@@ -8,6 +8,7 @@
 //
 //   fleetcomm-poll-bench [--phases empty,action,handshake,resumed] [--connections 16]
 //                        [--seconds 5] [--pool 4] [--threads 0] [--actions-per-device 2000]
+//                        [--durable 1]
 //
 // The load generator shares the 2 cores with the server and PostgreSQL: the figures are
 // for comparing builds (and with nginx measured the same way), not absolute capacities.
@@ -100,11 +101,14 @@ int main(int argc, char** argv) try {
                                         {"seconds", "5"},
                                         {"pool", "4"},
                                         {"threads", "0"},
-                                        {"actions-per-device", "2000"}});
+                                        {"actions-per-device", "2000"},
+                                        {"durable", "1"}});
   const int connections = std::stoi(flags.at("connections"));
   const int seconds = std::stoi(flags.at("seconds"));
   const std::string phases = "," + flags.at("phases") + ",";
-  testing::TempPostgres::UseDurableSettings();
+  // Durable (fsync, synchronous_commit) as in production; --durable 0 shows what the
+  // commits' flushes cost.
+  if (flags.at("durable") != "0") testing::TempPostgres::UseDurableSettings();
   testing::RunningFleetcomm fleetcomm(testing::ConfigOverrides{{"database.pool_size", flags.at("pool")},
                                                                {"server.threads", flags.at("threads")},
                                                                {"log.level", "warn"},
@@ -137,8 +141,8 @@ int main(int argc, char** argv) try {
   const std::uint16_t port = fleetcomm.config.ports.device;
   const std::string poll = bench::RawRequest("GET", "/rs/v1/actions");
   const std::string succeeded = "{\"status\":\"succeeded\"}";
-  std::printf("connections=%d seconds=%d pool=%s threads=%s\n", connections, seconds, flags.at("pool").c_str(),
-              flags.at("threads").c_str());
+  std::printf("connections=%d seconds=%d pool=%s threads=%s durable=%s\n", connections, seconds,
+              flags.at("pool").c_str(), flags.at("threads").c_str(), flags.at("durable").c_str());
 
   if (phases.find(",empty,") != std::string::npos) {
     const double hits = CacheHits(fleetcomm);

@@ -48,3 +48,8 @@ CREATE TRIGGER accounts_poll_interval_notify
     AFTER UPDATE OF poll_interval_s ON accounts FOR EACH ROW
     WHEN (OLD.poll_interval_s IS DISTINCT FROM NEW.poll_interval_s)
     EXECUTE FUNCTION fleetcomm_notify_client();
+
+-- The poll statement asks for the earliest lease end among a client's delivered actions
+-- (how long an empty answer may be reused); without this, that walked the client's whole
+-- queue in actions_deliverable.
+CREATE INDEX actions_leased ON actions (target_id, lease_until) WHERE state = 'delivered';

@@ -47,14 +47,21 @@ constexpr const char* kPollAgent = FLEETCOMM_POLL("agents");
 #undef FLEETCOMM_POLL
 #undef FLEETCOMM_DELIVERABLE
 
-constexpr const char* kLockForResult =
-    "SELECT state, result->>'message' FROM actions WHERE id = $1 AND target_id = $2 FOR UPDATE";
-
-constexpr const char* kRecordResult =
-    "UPDATE actions SET state = $2, result = jsonb_build_object('status', $2::text, 'message', $3::text, "
-    "'data', $4::jsonb, 'at', fleetcomm_rfc3339(now())), lease_until = NULL, "
-    "result_deadline = CASE WHEN $2 = 'in_progress' THEN now() + make_interval(secs => $5) END, updated_at = now() "
-    "WHERE id = $1";
+// $1 action, $2 client, $3 status, $4 message, $5 data, $6 result deadline s. One
+// statement, autocommitted (one round trip): locks the client's row, records the result
+// when the state machine allows it (delivered/in_progress take any status), and writes a
+// history row unless it repeats the state and message. Returns the row as it was. A result
+// racing another for the same row waits for it and is re-checked against its outcome.
+constexpr const char* kResult =
+    "WITH current AS (SELECT id, state, result->>'message' AS message FROM actions "
+    "WHERE id = $1 AND target_id = $2 FOR UPDATE), "
+    "recorded AS (UPDATE actions a SET state = $3, result = jsonb_build_object('status', $3::text, "
+    "'message', $4::text, 'data', $5::jsonb, 'at', fleetcomm_rfc3339(now())), lease_until = NULL, "
+    "result_deadline = CASE WHEN $3 = 'in_progress' THEN now() + make_interval(secs => $6) END, updated_at = now() "
+    "FROM current WHERE a.id = current.id AND current.state IN ('delivered', 'in_progress') RETURNING a.id), "
+    "history AS (INSERT INTO action_history (action_id, state, by, message) SELECT recorded.id, $3, $2, $4 "
+    "FROM recorded, current WHERE NOT (current.state = $3 AND current.message IS NOT DISTINCT FROM $4)) "
+    "SELECT state FROM current";
 
 constexpr const char* kExpire =
     "WITH picked AS (SELECT id, state FROM actions "
@@ -105,23 +112,17 @@ StorageResult<ResultOutcome> PostActionResult(pqxx::connection_base& conn, const
                                               const std::string& action_id, const ActionResult& result,
                                               const DeliveryPolicy& policy) {
   try {
-    pqxx::work tx(conn);
-    auto rows = tx.exec_params(kLockForResult, action_id, client.id);
+    pqxx::nontransaction tx(conn);
+    auto rows = tx.exec_params(kResult, action_id, client.id, result.status, OptionalText(result.message).get(),
+                               OptionalText(result.data).get(), static_cast<long long>(policy.result_deadline.count()));
     if (rows.empty()) return ResultOutcome{ResultRefusal::kNotFound, {}};
     const std::string state = rows[0][0].as<std::string>();
-    const auto previous_message = detail::NullableText(rows[0][1]);
     if (state == "awaiting_authorization" || state == "queued") return ResultOutcome{ResultRefusal::kNotDelivered, state};
     if (state != "delivered" && state != "in_progress") {
       // Final: only the same final status again is accepted, and changes nothing.
       if (state == result.status) return ResultOutcome{ResultRefusal::kNone, state};
       return ResultOutcome{ResultRefusal::kFinal, state};
     }
-    // Progress reports repeat: only a change of state or message is worth a history row.
-    const bool repeat = state == result.status && previous_message == result.message;
-    tx.exec_params(kRecordResult, action_id, result.status, OptionalText(result.message).get(),
-                   OptionalText(result.data).get(), static_cast<long long>(policy.result_deadline.count()));
-    if (!repeat) detail::RecordHistory(tx, action_id, result.status, client.id, result.message);
-    tx.commit();
     return ResultOutcome{ResultRefusal::kNone, result.status};
   } catch (...) {
     return TranslateCurrentException();
