@@ -90,9 +90,12 @@ TEST_CASE("poll cache: repeated empty polls are answered without the database", 
   CHECK(CacheCount(ports, "hit") == hits + 20);
   CHECK(CacheCount(ports, "miss") == misses);
 
-  // Queuing on this instance drops its entry at once; the delivered action is leased, so
-  // the poll after it is answered from memory as well.
+  // Queuing on this instance drops its entry at once (its own notification follows: waited
+  // for here, else it could drop the entry stored below). The delivered action is leased,
+  // so the poll after it is answered from memory as well.
+  const double heard = MetricValue(ports, "fleetcomm_action_notifications_total");
   const std::string id = QueueStatus(fleetcomm, fleet);
+  REQUIRE(WaitForNotification(ports, heard));
   REQUIRE(Actions(device).size() == 1);
   CHECK(Actions(device).empty());
   CHECK(CacheCount(ports, "hit") == hits + 21);
