@@ -189,8 +189,14 @@ int main(int argc, char** argv) try {
       return [connection, session, &poll, &resumed] {
         if (connection->Connect(*session)) ++resumed;
         const bool ok = connection->Exchange(poll).status == 200;
-        SSL_SESSION_free(*session);
-        *session = connection->TakeSession();  // the ticket arrived with the answer
+        // The newest ticket (it arrived with the answer); a connection that got none keeps
+        // the previous one, which stays valid until its key is two rotations old.
+        if (SSL_SESSION* fresh = connection->TakeSession(); fresh != nullptr && SSL_SESSION_is_resumable(fresh)) {
+          SSL_SESSION_free(*session);
+          *session = fresh;
+        } else {
+          SSL_SESSION_free(fresh);
+        }
         connection->Close();
         return ok;
       };
