@@ -3,7 +3,7 @@
 // devices/s, stored rows/s and latency percentiles.
 //
 //   fleetcomm-upload-bench [--devices-per-report 1|100] [--connections 16] [--seconds 10]
-//                          [--pool 8] [--threads 0]
+//                          [--pool 8] [--threads 0] [--writers 6] [--batch-max 64]
 //
 // The load generator shares the machine with the server and PostgreSQL: figures are for
 // comparing builds on one machine, not absolute capacities.
@@ -39,6 +39,8 @@ struct Options {
   int seconds = 10;
   int pool = 8;
   int threads = 0;
+  int writers = 6;     // uploads.writers
+  int batch_max = 64;  // uploads.batch_max (1: one transaction per upload)
 };
 
 Options ParseOptions(int argc, char** argv) {
@@ -51,6 +53,8 @@ Options ParseOptions(int argc, char** argv) {
     else if (flag == "--seconds") options.seconds = value;
     else if (flag == "--pool") options.pool = value;
     else if (flag == "--threads") options.threads = value;
+    else if (flag == "--writers") options.writers = value;
+    else if (flag == "--batch-max") options.batch_max = value;
     else throw std::runtime_error("unknown flag " + flag);
   }
   return options;
@@ -152,6 +156,18 @@ std::vector<Client> PrepareClients(testing::RunningFleetcomm& fleetcomm, const O
   return clients;
 }
 
+// Mean uploads per group-commit transaction, from the server's own histogram.
+double MeanBatch(const testing::RunningFleetcomm& fleetcomm) {
+  testing::HttpClient ops(fleetcomm.config.ports.ops, std::nullopt);
+  const std::string text = ops.Get("/metrics").body;
+  auto value = [&text](const std::string& name) {
+    const auto at = text.find("\n" + name + " ");
+    return at == std::string::npos ? 0.0 : std::stod(text.substr(at + name.size() + 2));
+  };
+  const double count = value("fleetcomm_upload_batch_uploads_count");
+  return count > 0 ? value("fleetcomm_upload_batch_uploads_sum") / count : 0;
+}
+
 double Percentile(std::vector<double>& sorted, double p) {
   if (sorted.empty()) return 0;
   return sorted[std::min(sorted.size() - 1, static_cast<std::size_t>(p * static_cast<double>(sorted.size())))];
@@ -166,7 +182,9 @@ int main(int argc, char** argv) try {
       {"database.pool_size", std::to_string(options.pool)},
       {"server.threads", std::to_string(options.threads)},
       {"log.level", "warn"},
-      {"limits.max_in_flight", "100000"}});
+      {"limits.max_in_flight", "100000"},
+      {"uploads.writers", std::to_string(options.writers)},
+      {"uploads.batch_max", std::to_string(options.batch_max)}});
   auto clients = PrepareClients(fleetcomm, options);
 
   // Payloads are made before the clock starts: the generator must not compete with the server.
@@ -204,12 +222,13 @@ int main(int argc, char** argv) try {
   std::vector<double> all;
   for (auto& part : latencies) all.insert(all.end(), part.begin(), part.end());
   std::sort(all.begin(), all.end());
-  std::printf("devices/report=%d connections=%d pool=%d seconds=%.1f payload_bytes=%zu\n", options.devices_per_report,
-              options.connections, options.pool, elapsed, payloads[0][0].size());
-  std::printf("uploads/s=%.0f devices/s=%.0f rows/s=%.0f failures=%lld p50_ms=%.2f p99_ms=%.2f\n",
+  std::printf("devices/report=%d connections=%d pool=%d writers=%d batch_max=%d seconds=%.1f payload_bytes=%zu\n",
+              options.devices_per_report, options.connections, options.pool, options.writers, options.batch_max, elapsed,
+              payloads[0][0].size());
+  std::printf("uploads/s=%.0f devices/s=%.0f rows/s=%.0f failures=%lld p50_ms=%.2f p99_ms=%.2f uploads/transaction=%.1f\n",
               static_cast<double>(uploads) / elapsed,
               static_cast<double>(uploads) * options.devices_per_report / elapsed, static_cast<double>(rows) / elapsed,
-              failures.load(), Percentile(all, 0.5), Percentile(all, 0.99));
+              failures.load(), Percentile(all, 0.5), Percentile(all, 0.99), MeanBatch(fleetcomm));
   return failures == 0 ? 0 : 1;
 } catch (const std::exception& e) {
   std::fprintf(stderr, "bench failed: %s\n", e.what());

@@ -53,6 +53,10 @@ ServerMetrics::ServerMetrics() : registry_(std::make_shared<prometheus::Registry
   identity_lookups_ = &BuildCounter().Name("fleetcomm_identity_lookups_total")
                            .Help("Client identities read from the database (the rest came from connection caches)")
                            .Register(*registry_).Add({});
+  upload_batch_size_ = &BuildHistogram().Name("fleetcomm_upload_batch_uploads")
+                            .Help("Uploads stored per group-commit transaction")
+                            .Register(*registry_)
+                            .Add({}, Histogram::BucketBoundaries{1, 2, 4, 8, 16, 32, 64, 128, 256});
 }
 
 ServerMetrics::~ServerMetrics() = default;
@@ -82,6 +86,8 @@ void ServerMetrics::HandshakeFailed(ListenerKind listener, std::string_view reas
 void ServerMetrics::Overloaded(ListenerKind listener) { overloaded_->Add({{"listener", Name(listener)}}).Increment(); }
 
 void ServerMetrics::IdentityLookedUp() { identity_lookups_->Increment(); }
+
+void ServerMetrics::UploadBatchStored(std::size_t uploads) { upload_batch_size_->Observe(static_cast<double>(uploads)); }
 
 void ServerMetrics::SetDatabaseUp(bool up) { database_up_->Add({}).Set(up ? 1 : 0); }
 

@@ -34,6 +34,8 @@ class ServerMetrics {
   void Overloaded(ListenerKind listener);
   void SetDatabaseUp(bool up);
   void IdentityLookedUp();
+  // One group-commit transaction of `uploads` uploads (server/upload_group_commit.hpp).
+  void UploadBatchStored(std::size_t uploads);
 
   // Prometheus text exposition format, with the pool gauges refreshed first.
   std::string Serialize(const storage::DbPoolStats& pool);
@@ -53,6 +55,7 @@ class ServerMetrics {
   prometheus::Family<prometheus::Counter>* pool_tasks_;
   prometheus::Family<prometheus::Gauge>* database_up_;
   prometheus::Counter* identity_lookups_;
+  prometheus::Histogram* upload_batch_size_;
   std::mutex scrape_mutex_;
   double reported_wait_seconds_ = 0;
   std::uint64_t reported_tasks_ = 0;
