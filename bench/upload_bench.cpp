@@ -3,12 +3,13 @@
 // devices/s, stored rows/s and latency percentiles.
 //
 //   fleetcomm-upload-bench [--devices-per-report 1|100] [--connections 16] [--seconds 10]
-//                          [--pool 8] [--threads 0]
+//                          [--pool 8] [--threads 0] [--writers 6] [--batch-max 64]
 //
 // The load generator shares the machine with the server and PostgreSQL: figures are for
 // comparing builds on one machine, not absolute capacities.
 #include "bench/bench_support.hpp"
 #include "tests/support/https_client.hpp"
+#include "tests/support/metrics_scrape.hpp"
 #include "tests/support/server_process.hpp"
 #include "tests/support/temp_postgres.hpp"
 #include "tools/report_writer.hpp"
@@ -40,13 +41,17 @@ struct Options {
   int seconds = 10;
   int pool = 8;
   int threads = 0;
+  int writers = 6;     // uploads.writers
+  int batch_max = 64;  // uploads.batch_max (1: one transaction per upload)
 };
 
 Options ParseOptions(int argc, char** argv) {
   const auto flags = fleetcomm::bench::ParseFlags(
-      argc, argv, {{"devices-per-report", "1"}, {"connections", "16"}, {"seconds", "10"}, {"pool", "8"}, {"threads", "0"}});
+      argc, argv, {{"devices-per-report", "1"}, {"connections", "16"}, {"seconds", "10"}, {"pool", "8"}, {"threads", "0"},
+                   {"writers", "6"}, {"batch-max", "64"}});
   return {std::stoi(flags.at("devices-per-report")), std::stoi(flags.at("connections")), std::stoi(flags.at("seconds")),
-          std::stoi(flags.at("pool")), std::stoi(flags.at("threads"))};
+          std::stoi(flags.at("pool")), std::stoi(flags.at("threads")), std::stoi(flags.at("writers")),
+          std::stoi(flags.at("batch-max"))};
 }
 
 std::string NewUuid(std::mt19937_64& random) {
@@ -123,6 +128,13 @@ std::vector<Client> PrepareClients(testing::RunningFleetcomm& fleetcomm, const O
   return clients;
 }
 
+// Mean uploads per group-commit transaction, from the server's own histogram.
+double MeanBatch(const testing::RunningFleetcomm& fleetcomm) {
+  const auto count = testing::ScrapeMetric(fleetcomm.config.ports, "fleetcomm_upload_batch_uploads_count");
+  const auto sum = testing::ScrapeMetric(fleetcomm.config.ports, "fleetcomm_upload_batch_uploads_sum");
+  return count && sum && *count > 0 ? *sum / *count : 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) try {
@@ -132,7 +144,9 @@ int main(int argc, char** argv) try {
       {"database.pool_size", std::to_string(options.pool)},
       {"server.threads", std::to_string(options.threads)},
       {"log.level", "warn"},
-      {"limits.max_in_flight", "100000"}});
+      {"limits.max_in_flight", "100000"},
+      {"uploads.writers", std::to_string(options.writers)},
+      {"uploads.batch_max", std::to_string(options.batch_max)}});
   auto clients = PrepareClients(fleetcomm, options);
 
   // Payloads are made before the clock starts: the generator must not compete with the server.
@@ -170,12 +184,14 @@ int main(int argc, char** argv) try {
   std::vector<double> all;
   for (auto& part : latencies) all.insert(all.end(), part.begin(), part.end());
   std::sort(all.begin(), all.end());
-  std::printf("devices/report=%d connections=%d pool=%d seconds=%.1f payload_bytes=%zu\n", options.devices_per_report,
-              options.connections, options.pool, elapsed, payloads[0][0].size());
-  std::printf("uploads/s=%.0f devices/s=%.0f rows/s=%.0f failures=%lld p50_ms=%.2f p99_ms=%.2f\n",
+  std::printf("devices/report=%d connections=%d pool=%d writers=%d batch_max=%d seconds=%.1f payload_bytes=%zu\n",
+              options.devices_per_report, options.connections, options.pool, options.writers, options.batch_max, elapsed,
+              payloads[0][0].size());
+  std::printf("uploads/s=%.0f devices/s=%.0f rows/s=%.0f failures=%lld p50_ms=%.2f p99_ms=%.2f uploads/transaction=%.1f\n",
               static_cast<double>(uploads) / elapsed,
               static_cast<double>(uploads) * options.devices_per_report / elapsed, static_cast<double>(rows) / elapsed,
-              failures.load(), fleetcomm::bench::Percentile(all, 0.5), fleetcomm::bench::Percentile(all, 0.99));
+              failures.load(), fleetcomm::bench::Percentile(all, 0.5), fleetcomm::bench::Percentile(all, 0.99),
+              MeanBatch(fleetcomm));
   return failures == 0 ? 0 : 1;
 } catch (const std::exception& e) {
   std::fprintf(stderr, "bench failed: %s\n", e.what());

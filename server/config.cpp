@@ -145,6 +145,12 @@ const std::vector<KeySpec>& Specs() {
        [](Config& c, const std::string& v) {
          c.upload_max_entry_bytes = static_cast<std::uint64_t>(ParseInteger(v, 1024, 1LL << 40));
        }},
+      {{"uploads.writers", "6",
+        "database connections storing uploads at once (at most database.pool_size); uploads arriving meanwhile are "
+        "stored together, in one transaction each (group commit)"},
+       Int(&Config::upload_writers, 1, 512)},
+      {{"uploads.batch_max", "64", "most uploads stored in one transaction by group commit (1 turns it off)"},
+       Int(&Config::upload_batch_max, 1, 10000)},
       {{"actions.lease_s", "3600", "a delivered action without a result is delivered again (same id) after this"},
        Seconds(&Config::action_lease, 0, 30 * 86400)},
       {{"actions.result_deadline_s", "86400",

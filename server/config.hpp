@@ -55,6 +55,8 @@ struct Config {
   int upload_max_entries = 8;
   int raw_upload_retention_days = 90;
   std::uint64_t upload_max_entry_bytes = 128ULL * 1024 * 1024;
+  int upload_writers = 6;
+  int upload_batch_max = 64;
   std::chrono::seconds action_lease{3600};
   std::chrono::seconds action_result_deadline{86400};
   int action_max_per_poll = 20;

@@ -66,6 +66,10 @@ ServerMetrics::ServerMetrics() : registry_(std::make_shared<prometheus::Registry
                              .Help("1 while this instance LISTENs on fleetcomm_actions (else the empty-poll cache "
                                    "is bypassed)")
                              .Register(*registry_).Add({});
+  upload_batch_size_ = &BuildHistogram().Name("fleetcomm_upload_batch_uploads")
+                            .Help("Uploads stored per group-commit transaction")
+                            .Register(*registry_)
+                            .Add({}, Histogram::BucketBoundaries{1, 2, 4, 8, 16, 32, 64, 128, 256});
 }
 
 ServerMetrics::~ServerMetrics() = default;
@@ -107,6 +111,8 @@ void ServerMetrics::PollCacheUsed(PollCacheResult result) {
 void ServerMetrics::ActionNotified() { action_notifications_->Increment(); }
 
 void ServerMetrics::SetActionListenerUp(bool up) { action_listener_up_->Set(up ? 1 : 0); }
+
+void ServerMetrics::UploadBatchStored(std::size_t uploads) { upload_batch_size_->Observe(static_cast<double>(uploads)); }
 
 void ServerMetrics::SetDatabaseUp(bool up) { database_up_->Add({}).Set(up ? 1 : 0); }
 

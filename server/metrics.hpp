@@ -38,6 +38,8 @@ class ServerMetrics {
   void PollCacheUsed(PollCacheResult result);
   void ActionNotified();
   void SetActionListenerUp(bool up);
+  // One group-commit transaction of `uploads` uploads (server/upload_group_commit.hpp).
+  void UploadBatchStored(std::size_t uploads);
 
   // Prometheus text exposition format, with the pool gauges refreshed first.
   std::string Serialize(const storage::DbPoolStats& pool);
@@ -62,6 +64,7 @@ class ServerMetrics {
   prometheus::Counter* poll_cache_bypasses_;
   prometheus::Counter* action_notifications_;
   prometheus::Gauge* action_listener_up_;
+  prometheus::Histogram* upload_batch_size_;
   std::mutex scrape_mutex_;
   double reported_wait_seconds_ = 0;
   std::uint64_t reported_tasks_ = 0;

@@ -9,6 +9,7 @@
 #include "server/log.hpp"
 #include "server/operator_routes.hpp"
 #include "server/ops_routes.hpp"
+#include "server/upload_group_commit.hpp"
 #include "storage/action_delivery.hpp"
 #include "storage/action_notifications.hpp"
 #include "storage/embedded.hpp"
@@ -25,6 +26,7 @@
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <algorithm>
 #include <csignal>
 #include <optional>
 #include <thread>
@@ -102,12 +104,13 @@ class RunningServer {
         agent_anchor_(LoadAgentAnchor(config)),
         empty_polls_({config.empty_poll_cache_ttl, static_cast<std::size_t>(config.empty_poll_cache_entries)}),
         identities_(config.identity_cache_ttl, static_cast<std::size_t>(config.identity_cache_entries)),
-        state_{config_, pool_, cpu_, metrics_, agent_issuer_.get(), agent_anchor_, empty_polls_, identities_, {}, {}, {}},
+        state_{config_, pool_, cpu_, upload_writer_, metrics_, agent_issuer_.get(), agent_anchor_, empty_polls_, identities_, {}, {}, {}},
         device_{ListenerKind::kDevice, device_router_, state_, {}},
         operator_{ListenerKind::kOperator, operator_router_, state_, {}},
         ops_{ListenerKind::kOps, ops_router_, state_, {}},
         io_(threads_),
         control_(asio::make_strand(io_)),
+        upload_writer_(pool_, metrics_, std::min(config.upload_writers, config.database_pool_size), config.upload_batch_max),
         pool_({config.DatabaseConnInfo(), config.database_pool_size, config.database_queue_limit}),
         cpu_(static_cast<std::size_t>(threads_)),
         device_acceptor_(Bind(control_, config.device_listen, "device.listen")),
@@ -261,6 +264,8 @@ class RunningServer {
   ListenerContext ops_;
   asio::io_context io_;
   asio::strand<asio::io_context::executor_type> control_;
+  // Before pool_: the pool's last tasks (upload writers) still use it while the pool stops.
+  UploadGroupCommit upload_writer_;
   storage::DbPool pool_;
   // After pool_ and io_: its destructor joins workers that may still post completions to io_.
   asio::thread_pool cpu_;

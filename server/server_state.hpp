@@ -21,11 +21,16 @@ class TrustAnchor;
 }
 
 namespace fleetcomm::server {
+class UploadGroupCommit;
+}
+
+namespace fleetcomm::server {
 
 struct ServerState {
   const Config& config;
   storage::DbPool& pool;
   boost::asio::thread_pool& cpu;  // inflating and parsing uploads, off the I/O threads
+  UploadGroupCommit& upload_writer;
   ServerMetrics& metrics;
   const auth::AgentCertificateIssuer* agent_issuer;  // null when agent.ca_key is not set
   const auth::TrustAnchor& agent_anchor;             // tells agents' certificates from devices'

@@ -3,6 +3,7 @@
 #include "server/cpu_executor.hpp"
 #include "server/db_executor.hpp"
 #include "server/log.hpp"
+#include "server/upload_group_commit.hpp"
 #include "server/representations.hpp"
 #include "protocol/protocol_error.hpp"
 #include "protocol/report_parser.hpp"
@@ -95,11 +96,8 @@ asio::awaitable<HttpResponse> Upload(ServerState& state, RequestContext& context
       decoded.report.devices.front().serial != context.client_certificate->identity) {
     upload.refused.emplace_back(0, "serial does not match the client certificate");
   }
-  auto work = [&upload, report = std::move(decoded.report)](pqxx::connection_base& c) mutable {
-    upload.report = &report;
-    return storage::StoreUpload(c, upload);
-  };
-  auto storing = RunDb<storage::UploadOutcome>(state.pool, std::move(work));
+  upload.report = &decoded.report;
+  auto storing = state.upload_writer.Store(upload);
   auto stored = co_await std::move(storing);
   if (!stored) {
     if (stored.error().code == storage::StorageErrc::kConflict) {

@@ -1,6 +1,7 @@
 #include "storage/operator_tokens.hpp"
 
 #include "storage/db_task.hpp"
+#include "storage/prepared.hpp"
 #include "storage/sql_params.hpp"
 
 #include <pqxx/pqxx>
@@ -12,9 +13,9 @@ constexpr const char* kInsertToken =
     "INSERT INTO operator_tokens (token_sha256, name, role, account_ids) "
     "VALUES ($1, $2, $3, $4::text[]) RETURNING id";
 
-constexpr const char* kFindToken =
+constexpr PreparedSql kFindToken{"operator_token_find",
     "SELECT id, name, role, account_ids FROM operator_tokens "
-    "WHERE token_sha256 = $1 AND revoked_at IS NULL";
+    "WHERE token_sha256 = $1 AND revoked_at IS NULL"};
 
 
 std::vector<std::string> ParseTextArray(const pqxx::field& field) {
@@ -81,9 +82,9 @@ StorageResult<long long> InsertOperatorToken(pqxx::connection_base& conn, const 
 StorageResult<std::optional<OperatorTokenRecord>> FindOperatorToken(pqxx::connection_base& conn,
                                                                     const std::string& token_sha256) {
   try {
-    pqxx::read_transaction tx(conn);
+    pqxx::nontransaction tx(conn);  // one statement, made on every operator request
     pqxx::binarystring digest(token_sha256);
-    auto rows = tx.exec_params(kFindToken, digest);
+    auto rows = ExecPrepared(tx, kFindToken, digest);
     if (rows.empty()) return std::optional<OperatorTokenRecord>{};
     const auto& row = rows[0];
     return std::optional<OperatorTokenRecord>{OperatorTokenRecord{

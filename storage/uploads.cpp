@@ -1,6 +1,7 @@
 #include "storage/uploads.hpp"
 
 #include "storage/db_task.hpp"
+#include "storage/prepared.hpp"
 #include "storage/report_documents.hpp"
 #include "storage/sql_params.hpp"
 
@@ -17,23 +18,23 @@ using nlohmann::json;
 
 // ON CONFLICT DO NOTHING waits for a racing insert of the same key to commit, so of two
 // identical uploads exactly one claims the key; the other then reads the first one's row.
-constexpr const char* kClaim =
+constexpr PreparedSql kClaim{"upload_claim",
     "INSERT INTO uploads (sender_kind, sender_id, account_id, report_id, content_sha256, generated_at, "
     "zip_bytes, report_bytes, device_count) VALUES ($1, $2, $3, $4::uuid, $5, $6::timestamptz, $7, $8, $9) "
     "ON CONFLICT (sender_kind, sender_id, report_id) DO NOTHING "
-    "RETURNING id, received_at, (SELECT job_data_consent FROM accounts WHERE id = $3)";
+    "RETURNING id, received_at, (SELECT job_data_consent FROM accounts WHERE id = $3)"};
 
-constexpr const char* kEarlier =
-    "SELECT content_sha256 = $4, answer FROM uploads WHERE sender_kind = $1 AND sender_id = $2 AND report_id = $3::uuid";
+constexpr PreparedSql kEarlier{"upload_earlier",
+    "SELECT content_sha256 = $4, answer FROM uploads WHERE sender_kind = $1 AND sender_id = $2 AND report_id = $3::uuid"};
 
-constexpr const char* kUpdateSenderDevice =
+constexpr PreparedSql kUpdateSenderDevice{"upload_update_sender_device",
     "UPDATE devices SET model = $2, device_class = coalesce($3, device_class), firmware = coalesce($4, firmware), "
     "mac = coalesce($5, mac), disabled_actions = $6::text[], last_upload_at = now(), updated_at = now() "
-    "WHERE id = $1 AND state = 'active' RETURNING id";
+    "WHERE id = $1 AND state = 'active' RETURNING id"};
 
 // Devices of an agent's report, in key order so that agents sharing devices cannot deadlock.
 // Existing devices are updated only when they are active in the agent's own account.
-constexpr const char* kUpsertAgentDevices = R"SQL(
+constexpr PreparedSql kUpsertAgentDevices{"upload_upsert_agent_devices", R"SQL(
 WITH input AS (
   SELECT * FROM jsonb_to_recordset($2::jsonb) AS r(ord int, manufacturer text, serial text, model text,
                                                     device_class text, firmware text, mac text, disabled_actions text[])
@@ -53,12 +54,12 @@ SELECT i.ord, u.id, e.state, e.account_id = $1
 FROM input i
 LEFT JOIN upserted u ON u.manufacturer_key = lower(btrim(i.manufacturer)) AND u.serial = i.serial
 LEFT JOIN devices e ON e.manufacturer_key = lower(btrim(i.manufacturer)) AND e.serial = i.serial
-)SQL";
+)SQL"};
 
 // Everything after the device binding in one statement (one round trip): data-modifying CTEs
 // all run, each exactly once. Reports may arrive out of order: only a later report replaces
 // the snapshot. $1 upload id, $2 generated at, $3 received at.
-constexpr const char* kStoreRows = R"SQL(
+constexpr PreparedSql kStoreRows{"upload_store_rows", R"SQL(
 WITH snapshots AS (
   INSERT INTO device_snapshots AS s (device_id, upload_id, generated_at, identity, modules, network, properties,
                                      status, supplies, usage)
@@ -105,23 +106,23 @@ WITH snapshots AS (
   UPDATE uploads SET answer = $12::jsonb WHERE id = $1
 )
 SELECT 1
-)SQL";
+)SQL"};
 
-constexpr const char* kPruneFaults = R"SQL(
+constexpr PreparedSql kPruneFaults{"upload_prune_faults", R"SQL(
 DELETE FROM device_faults f USING (
   SELECT device_id, at, code, row_number() OVER (PARTITION BY device_id ORDER BY at DESC, code) AS position
   FROM device_faults WHERE device_id = ANY($1::text[])
 ) ranked
 WHERE ranked.position > 40 AND f.device_id = ranked.device_id AND f.at = ranked.at AND f.code = ranked.code
-)SQL";
+)SQL"};
 
-constexpr const char* kPolicyEvents =
+constexpr PreparedSql kPolicyEvents{"upload_policy_events",
     "INSERT INTO policy_events (agent_id, received_at, upload_id, event) "
-    "SELECT $1, $3::timestamptz, $2, e FROM jsonb_array_elements($4::jsonb) AS e";
+    "SELECT $1, $3::timestamptz, $2, e FROM jsonb_array_elements($4::jsonb) AS e"};
 
-constexpr const char* kUpdateAgent =
+constexpr PreparedSql kUpdateAgent{"upload_update_agent",
     "UPDATE agents SET product = $2, version = $3, security_mode = $4, disabled_actions = $5::text[], "
-    "host = coalesce($6::jsonb, host), last_contact_at = now(), last_upload_at = now() WHERE id = $1";
+    "host = coalesce($6::jsonb, host), last_contact_at = now(), last_upload_at = now() WHERE id = $1"};
 
 std::string KindName(ClientKind kind) { return kind == ClientKind::kAgent ? "agent" : "device"; }
 
@@ -161,7 +162,7 @@ std::map<std::size_t, std::string> BindDevices(pqxx::work& tx, const NewUpload& 
       const auto& d = devices[i];
       const auto firmware = d.identity ? d.identity->firmware : std::nullopt;
       const auto mac = d.network ? d.network->mac : std::nullopt;
-      auto rows = tx.exec_params(kUpdateSenderDevice, upload.sender.id, d.model, OptionalText(d.device_class).get(),
+      auto rows = ExecPrepared(tx, kUpdateSenderDevice, upload.sender.id, d.model, OptionalText(d.device_class).get(),
                                  OptionalText(firmware).get(), OptionalText(mac).get(),
                                  TextArrayLiteral(d.disabled_actions));
       if (rows.empty()) {
@@ -183,7 +184,7 @@ std::map<std::size_t, std::string> BindDevices(pqxx::work& tx, const NewUpload& 
                        {"mac", d.network && d.network->mac ? json(*d.network->mac) : json(nullptr)},
                        {"disabled_actions", d.disabled_actions}});
     }
-    for (const auto& row : tx.exec_params(kUpsertAgentDevices, upload.sender.account_id, input.dump())) {
+    for (const auto& row : ExecPrepared(tx, kUpsertAgentDevices, upload.sender.account_id, input.dump())) {
       const auto index = row[0].as<std::size_t>();
       if (!row[1].is_null()) {
         bound[index] = row[1].as<std::string>();
@@ -249,12 +250,12 @@ DeviceRows CollectRows(const protocol::Report& report, const std::map<std::size_
 
 void StoreRows(pqxx::work& tx, const DeviceRows& rows, const UploadOutcome& outcome, const std::string& generated_at,
                const std::string& received_at, std::string_view zip, const std::vector<std::string>& device_ids) {
-  tx.exec_params(kStoreRows, outcome.upload_id, generated_at, received_at, rows.snapshots.dump(), rows.faults.dump(),
+  ExecPrepared(tx, kStoreRows, outcome.upload_id, generated_at, received_at, rows.snapshots.dump(), rows.faults.dump(),
                  rows.counters.dump(), rows.supplies.dump(), rows.usage.dump(), rows.jobs.dump(),
                  TextArrayLiteral(device_ids), pqxx::binarystring(zip.data(), zip.size()),
                  UploadOutcomeDocument(outcome).dump());
   // After the insert, in a statement of its own: a CTE would not see the new faults.
-  if (!rows.with_faults.empty()) tx.exec_params(kPruneFaults, TextArrayLiteral(rows.with_faults));
+  if (!rows.with_faults.empty()) ExecPrepared(tx, kPruneFaults, TextArrayLiteral(rows.with_faults));
 }
 
 // Personal data is kept only with the account's job-data consent (3.3), read in this
@@ -273,13 +274,13 @@ void StoreAgent(pqxx::work& tx, const NewUpload& upload, const std::string& uplo
                 bool job_consent) {
   const auto& agent = *upload.report->agent;
   const std::optional<std::string> host = agent.host ? std::optional(HostDocument(*agent.host).dump()) : std::nullopt;
-  tx.exec_params(kUpdateAgent, upload.sender.id, agent.product, agent.version,
+  ExecPrepared(tx, kUpdateAgent, upload.sender.id, agent.product, agent.version,
                  agent.security_mode == protocol::SecurityMode::kLockdown ? "lockdown" : "normal",
                  TextArrayLiteral(agent.disabled_actions), OptionalText(host).get());
   if (job_consent && agent.policy_events && !agent.policy_events->empty()) {
     json events = json::array();
     for (const auto& event : *agent.policy_events) events.push_back(PolicyEventDocument(event));
-    tx.exec_params(kPolicyEvents, upload.sender.id, upload_id, received_at, events.dump());
+    ExecPrepared(tx, kPolicyEvents, upload.sender.id, upload_id, received_at, events.dump());
   }
 }
 
@@ -296,46 +297,84 @@ json UploadOutcomeDocument(const UploadOutcome& outcome) {
           {"discarded", outcome.discarded}};
 }
 
+namespace {
+
+// One upload inside a transaction that the caller commits. Refusals (kConflict) and
+// replays write nothing and leave the transaction usable; anything unexpected throws.
+StorageResult<UploadOutcome> StoreUploadIn(pqxx::work& tx, const NewUpload& upload) {
+  const protocol::Report& report = *upload.report;
+  const std::string kind = KindName(upload.sender.kind);
+  pqxx::binarystring digest(upload.content_sha256);
+  auto claimed = ExecPrepared(tx, kClaim, kind, upload.sender.id, upload.sender.account_id, report.id, digest,
+                              report.generated_at, static_cast<long long>(upload.zip.size()),
+                              static_cast<long long>(upload.report_bytes),
+                              static_cast<long long>(report.devices.size()));
+  if (claimed.empty()) {
+    auto earlier = ExecPrepared(tx, kEarlier, kind, upload.sender.id, report.id, digest);
+    if (earlier.empty() || earlier[0][1].is_null()) return StorageError::Internal("upload key claimed but not found");
+    if (!earlier[0][0].as<bool>()) {
+      return StorageError{StorageErrc::kConflict, "report id already stored with other content"};
+    }
+    UploadOutcome outcome = OutcomeFromDocument(json::parse(earlier[0][1].as<std::string>()));
+    outcome.duplicate = true;
+    return outcome;
+  }
+  UploadOutcome outcome;
+  outcome.upload_id = claimed[0][0].as<std::string>();
+  outcome.report_id = report.id;
+  const std::string received_at = claimed[0][1].as<std::string>();
+  const bool job_consent = !claimed[0][2].is_null() && claimed[0][2].as<bool>();
+  outcome.discarded = Discarded(report, job_consent);
+
+  const auto bound = BindDevices(tx, upload, outcome);
+  std::vector<std::string> device_ids;
+  for (const auto& entry : bound) device_ids.push_back(entry.second);
+  StoreRows(tx, CollectRows(report, bound, job_consent), outcome, report.generated_at, received_at, upload.zip,
+            device_ids);
+  if (upload.sender.kind == ClientKind::kAgent && report.agent) {
+    StoreAgent(tx, upload, outcome.upload_id, received_at, job_consent);
+  }
+  return outcome;
+}
+
+}  // namespace
+
 StorageResult<UploadOutcome> StoreUpload(pqxx::connection_base& conn, const NewUpload& upload) {
   try {
-    const protocol::Report& report = *upload.report;
-    const std::string kind = KindName(upload.sender.kind);
     pqxx::work tx(conn);
-    pqxx::binarystring digest(upload.content_sha256);
-    auto claimed = tx.exec_params(kClaim, kind, upload.sender.id, upload.sender.account_id, report.id, digest,
-                                  report.generated_at, static_cast<long long>(upload.zip.size()),
-                                  static_cast<long long>(upload.report_bytes),
-                                  static_cast<long long>(report.devices.size()));
-    if (claimed.empty()) {
-      auto earlier = tx.exec_params(kEarlier, kind, upload.sender.id, report.id, digest);
-      if (earlier.empty() || earlier[0][1].is_null()) return StorageError::Internal("upload key claimed but not found");
-      if (!earlier[0][0].as<bool>()) {
-        return StorageError{StorageErrc::kConflict, "report id already stored with other content"};
-      }
-      UploadOutcome outcome = OutcomeFromDocument(json::parse(earlier[0][1].as<std::string>()));
-      outcome.duplicate = true;
-      return outcome;
-    }
-    UploadOutcome outcome;
-    outcome.upload_id = claimed[0][0].as<std::string>();
-    outcome.report_id = report.id;
-    const std::string received_at = claimed[0][1].as<std::string>();
-    const bool job_consent = !claimed[0][2].is_null() && claimed[0][2].as<bool>();
-    outcome.discarded = Discarded(report, job_consent);
-
-    const auto bound = BindDevices(tx, upload, outcome);
-    std::vector<std::string> device_ids;
-    for (const auto& entry : bound) device_ids.push_back(entry.second);
-    StoreRows(tx, CollectRows(report, bound, job_consent), outcome, report.generated_at, received_at, upload.zip,
-              device_ids);
-    if (upload.sender.kind == ClientKind::kAgent && report.agent) {
-      StoreAgent(tx, upload, outcome.upload_id, received_at, job_consent);
-    }
-    tx.commit();
-    return outcome;
+    auto result = StoreUploadIn(tx, upload);
+    if (result) tx.commit();
+    return result;
   } catch (...) {
     return TranslateCurrentException();
   }
+}
+
+std::vector<StorageResult<UploadOutcome>> StoreUploads(pqxx::connection_base& conn,
+                                                       const std::vector<const NewUpload*>& uploads) {
+  std::vector<StorageResult<UploadOutcome>> results;
+  if (uploads.size() > 1) {
+    try {
+      pqxx::work tx(conn);
+      for (const NewUpload* upload : uploads) results.push_back(StoreUploadIn(tx, *upload));
+      tx.commit();
+      return results;
+    } catch (const pqxx::broken_connection&) {
+      // Nothing of the batch can be known to be stored, and nothing more can be tried on
+      // this connection: every upload gets 503 and its client retries (idempotently).
+      const StorageError lost = TranslateCurrentException();
+      return std::vector<StorageResult<UploadOutcome>>(uploads.size(), StorageResult<UploadOutcome>(lost));
+    } catch (const pqxx::in_doubt_error&) {
+      const StorageError unknown = TranslateCurrentException();
+      return std::vector<StorageResult<UploadOutcome>>(uploads.size(), StorageResult<UploadOutcome>(unknown));
+    } catch (...) {
+      // One upload failed the shared transaction (or two batches deadlocked): nothing of it
+      // was committed, so each upload is stored again alone and fails, if at all, alone.
+      results.clear();
+    }
+  }
+  for (const NewUpload* upload : uploads) results.push_back(StoreUpload(conn, *upload));
+  return results;
 }
 
 }  // namespace fleetcomm::storage

@@ -57,4 +57,12 @@ nlohmann::json UploadOutcomeDocument(const UploadOutcome& outcome);
 // (same content) returns the first outcome with duplicate = true and writes nothing.
 StorageResult<UploadOutcome> StoreUpload(pqxx::connection_base& conn, const NewUpload& upload);
 
+// Group commit: several uploads in one transaction, so that they share one commit (one WAL
+// flush) instead of paying one each. Results are in the order of `uploads`, each exactly
+// what StoreUpload would have answered. When the shared transaction fails (one upload hit
+// an unexpected error, or two batches deadlocked) nothing of it is committed and each
+// upload is stored again alone, so one bad upload cannot fail the others.
+std::vector<StorageResult<UploadOutcome>> StoreUploads(pqxx::connection_base& conn,
+                                                       const std::vector<const NewUpload*>& uploads);
+
 }  // namespace fleetcomm::storage

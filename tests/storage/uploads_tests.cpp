@@ -1,5 +1,6 @@
-// storage/uploads against the migrated schema: one transaction per upload, idempotency by
-// (sender, report id) decided by the database, devices bound per account.
+// storage/uploads against the migrated schema: one transaction per upload (or per group of
+// uploads), idempotency by (sender, report id) decided by the database, devices bound per
+// account.
 #include "storage/accounts.hpp"
 #include "storage/device_readings.hpp"
 #include "storage/devices.hpp"
@@ -188,6 +189,61 @@ TEST_CASE("uploads: the newest 40 faults are kept per device", "[uploads]") {
   CHECK(QueryNumber(conn, "SELECT count(*) FROM device_faults") == 40);
   CHECK(QueryNumber(conn, "SELECT count(*) FROM device_faults WHERE code = 'F1'") == 0);
   CHECK(QueryNumber(conn, "SELECT count(*) FROM device_faults WHERE code = 'F45'") == 1);
+}
+
+TEST_CASE("uploads: a group commit answers each upload as if alone, duplicates and conflicts included",
+          "[uploads][group_commit]") {
+  pqxx::connection conn(TempPostgres::Instance().CreateDatabase());
+  const std::string account = NewAccount(conn);
+  const storage::UploadSender one{storage::ClientKind::kDevice, ActiveDevice(conn, account, "XRX1", std::string(64, 'b')),
+                                  account};
+  const storage::UploadSender two{storage::ClientKind::kDevice, ActiveDevice(conn, account, "XRX2", std::string(64, 'c')),
+                                  account};
+  const auto first_report = DeviceReport("5d1c3f7e-0d2a-4c53-9a57-5e5b0f1f2a10", "XRX1");
+  const auto second_report = DeviceReport("6e2d4f8a-1e3b-4d64-8b68-6f6c1f2f3b21", "XRX2", 2000);
+  const auto first = Upload(one, first_report, 'x');
+  const auto second = Upload(two, second_report, 'x');
+  const auto retry = Upload(one, first_report, 'x');     // same key, same content
+  const auto changed = Upload(one, first_report, 'y');   // same key, other content
+
+  auto results = storage::StoreUploads(conn, {&first, &second, &retry, &changed});
+  REQUIRE(results.size() == 4);
+  REQUIRE(results[0].has_value());
+  REQUIRE(results[1].has_value());
+  REQUIRE(results[2].has_value());
+  CHECK_FALSE(results[0]->duplicate);
+  CHECK_FALSE(results[1]->duplicate);
+  CHECK(results[0]->upload_id != results[1]->upload_id);
+  CHECK(results[2]->duplicate);
+  CHECK(results[2]->upload_id == results[0]->upload_id);
+  REQUIRE_FALSE(results[3].has_value());
+  CHECK(results[3].error().code == storage::StorageErrc::kConflict);
+  CHECK(QueryNumber(conn, "SELECT count(*) FROM uploads") == 2);
+  CHECK(QueryNumber(conn, "SELECT count(*) FROM raw_uploads") == 2);
+  CHECK(QueryNumber(conn, "SELECT count(*) FROM counter_readings WHERE device_id = '" + two.id + "'") == 2);
+  CHECK(QueryNumber(conn, "SELECT max(value) FROM counter_readings WHERE device_id = '" + two.id + "'") == 2000);
+}
+
+TEST_CASE("uploads: an upload that fails a group commit fails alone; the others are stored", "[uploads][group_commit]") {
+  pqxx::connection conn(TempPostgres::Instance().CreateDatabase());
+  const std::string account = NewAccount(conn);
+  const storage::UploadSender one{storage::ClientKind::kDevice, ActiveDevice(conn, account, "XRX1", std::string(64, 'b')),
+                                  account};
+  // A sender whose account does not exist breaks a foreign key inside the shared transaction.
+  const storage::UploadSender broken{storage::ClientKind::kDevice, one.id, "ac_missing"};
+  const auto good_report = DeviceReport("5d1c3f7e-0d2a-4c53-9a57-5e5b0f1f2a10", "XRX1");
+  const auto bad_report = DeviceReport("7f3e5a9b-2f4c-4e75-9c79-7a7d2a3a4c32", "XRX1", 3000);
+  const auto good = Upload(one, good_report, 'x');
+  const auto bad = Upload(broken, bad_report, 'z');
+
+  auto results = storage::StoreUploads(conn, {&bad, &good});
+  REQUIRE(results.size() == 2);
+  CHECK_FALSE(results[0].has_value());
+  REQUIRE(results[1].has_value());
+  CHECK_FALSE(results[1]->duplicate);
+  CHECK(QueryNumber(conn, "SELECT count(*) FROM uploads") == 1);
+  CHECK(QueryNumber(conn, "SELECT count(*) FROM uploads WHERE account_id = 'ac_missing'") == 0);
+  CHECK(QueryNumber(conn, "SELECT max(value) FROM counter_readings") == 1000);
 }
 
 TEST_CASE("uploads: two identical uploads racing store one report", "[uploads]") {
