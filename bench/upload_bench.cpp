@@ -1,9 +1,13 @@
 // Upload throughput of the real binary over real mTLS keep-alive connections, against a
 // throwaway PostgreSQL (synchronous_commit on: every 201 is durable). Prints uploads/s,
-// devices/s, stored rows/s and latency percentiles.
+// devices/s, stored rows/s and latency percentiles. With --meter-billing 1 the account bills
+// meter reads: after the run it prints the pipeline lag (upload commit to meter reads
+// committed, per job) and how long the backlog took to drain. With --feed-items N it then
+// adds N meter reads, lets the sequencer number them, and reads the whole meter-reads feed
+// as one consumer (limit 1000, one keep-alive connection): items/s.
 //
 //   fleetcomm-upload-bench [--devices-per-report 1|100] [--connections 16] [--seconds 10]
-//                          [--pool 8] [--threads 0]
+//                          [--pool 8] [--threads 0] [--meter-billing 0|1] [--feed-items 0]
 //
 // The load generator shares the machine with the server and PostgreSQL: figures are for
 // comparing builds on one machine, not absolute capacities.
@@ -39,6 +43,8 @@ struct Options {
   int seconds = 10;
   int pool = 8;
   int threads = 0;
+  int meter_billing = 0;
+  int feed_items = 0;
 };
 
 Options ParseOptions(int argc, char** argv) {
@@ -51,6 +57,8 @@ Options ParseOptions(int argc, char** argv) {
     else if (flag == "--seconds") options.seconds = value;
     else if (flag == "--pool") options.pool = value;
     else if (flag == "--threads") options.threads = value;
+    else if (flag == "--meter-billing") options.meter_billing = value;
+    else if (flag == "--feed-items") options.feed_items = value;
     else throw std::runtime_error("unknown flag " + flag);
   }
   return options;
@@ -112,7 +120,8 @@ std::vector<Client> PrepareClients(testing::RunningFleetcomm& fleetcomm, const O
   if (token.exit_code != 0) throw std::runtime_error("token create: " + token.err);
   const testing::Headers auth = {{"Authorization", "Bearer " + token.out.substr(0, token.out.size() - 1)}};
   testing::HttpClient operator_api(fleetcomm.config.ports.operator_api, testing::ClientTls(fleetcomm.pki));
-  const std::string account = Call(operator_api, "POST", "/api/v1/accounts", auth, {{"name", "bench"}}, 201)["id"];
+  const std::string account = Call(operator_api, "POST", "/api/v1/accounts", auth,
+                                   {{"name", "bench"}, {"meter_billing", options.meter_billing != 0}}, 201)["id"];
   const auto device_ca = testing::TestCertificate::LoadFiles(fleetcomm.pki.device_ca.cert, fleetcomm.pki.device_ca.key);
   std::vector<Client> clients;
   for (int c = 0; c < options.connections; ++c) {
@@ -150,6 +159,69 @@ std::vector<Client> PrepareClients(testing::RunningFleetcomm& fleetcomm, const O
     clients.push_back(std::move(client));
   }
   return clients;
+}
+
+double QueryDouble(const std::string& database, const std::string& sql) {
+  pqxx::connection conn(database);
+  pqxx::read_transaction tx(conn);
+  const auto field = tx.exec1(sql)[0];
+  return field.is_null() ? 0.0 : field.as<double>();
+}
+
+// Waits for the pipelines to finish every job and the sequencer to number every item.
+void ReportPipelineLag(const std::string& database) {
+  const auto run_ended = Clock::now();
+  while (QueryDouble(database, "SELECT (SELECT count(*) FROM pipeline_jobs WHERE finished_at IS NULL) + "
+                               "(SELECT count(*) FROM meter_reads WHERE seq IS NULL)") > 0) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  const double drain = std::chrono::duration<double>(Clock::now() - run_ended).count();
+  const std::string lag = "extract(epoch FROM finished_at - created_at) * 1000";
+  std::printf("pipeline jobs=%.0f meter_reads=%.0f lag_p50_ms=%.1f lag_p99_ms=%.1f lag_max_ms=%.1f "
+              "drain_after_run_s=%.2f\n",
+              QueryDouble(database, "SELECT count(*) FROM pipeline_jobs"),
+              QueryDouble(database, "SELECT count(*) FROM meter_reads"),
+              QueryDouble(database, "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY " + lag + ") FROM pipeline_jobs"),
+              QueryDouble(database, "SELECT percentile_cont(0.99) WITHIN GROUP (ORDER BY " + lag + ") FROM pipeline_jobs"),
+              QueryDouble(database, "SELECT max(" + lag + ") FROM pipeline_jobs"), drain);
+}
+
+// One consumer reading the whole meter-reads feed, 1000 items a page, on one connection.
+void ReportFeedRate(testing::RunningFleetcomm& fleetcomm, int items) {
+  {
+    pqxx::connection conn(fleetcomm.database);
+    pqxx::work tx(conn);
+    tx.exec_params("INSERT INTO meter_reads (account_id, device_id, serial, counter, value, read_at, status, upload_id) "
+                   "SELECT d.account_id, d.id, d.serial, 'x-bench', g, '2020-01-01'::timestamptz + g * interval '1 minute', "
+                   "'billable', 'up_bench' FROM (SELECT * FROM devices WHERE state = 'active' LIMIT 1) d, "
+                   "generate_series(1, $1) g",
+                   items);
+    tx.commit();
+  }
+  while (QueryDouble(fleetcomm.database, "SELECT count(*) FROM meter_reads WHERE seq IS NULL") > 0) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  const auto token = testing::RunCommand({"token", "create", "--config", fleetcomm.config.path, "--role", "consumer"});
+  if (token.exit_code != 0) throw std::runtime_error("token create: " + token.err);
+  const testing::Headers auth = {{"Authorization", "Bearer " + token.out.substr(0, token.out.size() - 1)}};
+  testing::HttpClient http(fleetcomm.config.ports.operator_api, testing::ClientTls(fleetcomm.pki), std::chrono::seconds(30));
+  std::vector<double> rates;
+  for (int round = 0; round < 3; ++round) {
+    std::string cursor;
+    long long read = 0;
+    const auto started = Clock::now();
+    for (;;) {
+      const json page = Call(http, "GET", "/api/v1/feeds/meter-reads?limit=1000" + (cursor.empty() ? "" : "&after=" + cursor),
+                             auth, json(), 200);
+      if (page["items"].empty()) break;
+      read += static_cast<long long>(page["items"].size());
+      cursor = page["next"].get<std::string>();
+    }
+    rates.push_back(static_cast<double>(read) / std::chrono::duration<double>(Clock::now() - started).count());
+    std::printf("feed round %d: items=%lld\n", round + 1, read);
+  }
+  std::sort(rates.begin(), rates.end());
+  std::printf("feed items/s (median of 3 full reads, limit=1000, one consumer)=%.0f\n", rates[1]);
 }
 
 double Percentile(std::vector<double>& sorted, double p) {
@@ -210,6 +282,8 @@ int main(int argc, char** argv) try {
               static_cast<double>(uploads) / elapsed,
               static_cast<double>(uploads) * options.devices_per_report / elapsed, static_cast<double>(rows) / elapsed,
               failures.load(), Percentile(all, 0.5), Percentile(all, 0.99));
+  if (options.meter_billing != 0) ReportPipelineLag(fleetcomm.database);
+  if (options.feed_items > 0) ReportFeedRate(fleetcomm, options.feed_items);
   return failures == 0 ? 0 : 1;
 } catch (const std::exception& e) {
   std::fprintf(stderr, "bench failed: %s\n", e.what());
