@@ -66,6 +66,7 @@ struct Config {
   std::chrono::seconds pipeline_retry_base{5};
   std::chrono::seconds pipeline_retry_max{3600};
   int meter_max_pages_per_minute = 300;
+  int supply_refill_margin_percent = 30;
   std::chrono::seconds handshake_timeout{10};
   std::chrono::seconds header_timeout{10};
   std::chrono::seconds body_timeout{60};

@@ -4,6 +4,7 @@
 #include "server/json_input.hpp"
 #include "server/representations.hpp"
 #include "storage/feeds.hpp"
+#include "storage/supply_orders.hpp"
 
 namespace fleetcomm::server {
 namespace {
@@ -49,6 +50,34 @@ Handler FeedHandler(ServerState& state, storage::Feed feed) {
   };
 }
 
+Handler OrderStatusHandler(ServerState& state) {
+  return [&state](RequestContext& context) -> asio::awaitable<HttpResponse> {
+    auto body = JsonObjectReader::Parse(context.request, {"status"});
+    if (!body) co_return ErrorResponse(body.error());
+    auto status = body->RequiredString("status", 20);
+    if (!status) co_return ErrorResponse(status.error());
+    if (*status != "shipped" && *status != "cancelled") {
+      const ApiError invalid(protocol::ErrorCode::kInvalidRequest, "status must be shipped or cancelled");
+      co_return ErrorResponse(invalid);
+    }
+    auto work = [id = context.path_params.at("id"), wanted = *status](pqxx::connection_base& c) {
+      return storage::SetSupplyOrderStatus(c, id, wanted);
+    };
+    auto pending = RunDb<storage::OrderStatusOutcome>(state.pool, std::move(work));
+    auto outcome = co_await std::move(pending);
+    if (!outcome) co_return StorageFailure(context, outcome.error());
+    if (*outcome == storage::OrderStatusOutcome::kNotFound) co_return NotFound();
+    if (*outcome == storage::OrderStatusOutcome::kConflict) {
+      const ApiError conflict(protocol::ErrorCode::kConflict,
+                              "the order cannot take that status (shipped needs an opened order; fulfilled and "
+                              "cancelled orders are final)");
+      co_return ErrorResponse(conflict);
+    }
+    nlohmann::json answer = {{"id", context.path_params.at("id")}, {"status", *status}};
+    co_return Json(200, answer);
+  };
+}
+
 }  // namespace
 
 // Feeds carry every account's items: they are for downstream jobs (consumer) and admins.
@@ -58,8 +87,13 @@ void AddFeedRoutes(Router& router, ServerState& state) {
   const auto readers = Roles::Of({Role::kAdmin, Role::kConsumer});
   router.Add(http::verb::get, "/api/v1/feeds/meter-reads", Access::kOperatorToken,
              FeedHandler(state, storage::Feed::kMeterReads), readers);
+  router.Add(http::verb::get, "/api/v1/feeds/supply-orders", Access::kOperatorToken,
+             FeedHandler(state, storage::Feed::kSupplyOrders), readers);
   router.Add(http::verb::get, "/api/v1/feeds/service-events", Access::kOperatorToken,
              FeedHandler(state, storage::Feed::kServiceEvents), readers);
+  // Downstream replenishment reports what it did with an order; each change is a feed event.
+  router.Add(http::verb::post, "/api/v1/supply-orders/{id}/status", Access::kOperatorToken, OrderStatusHandler(state),
+             readers);
 }
 
 }  // namespace fleetcomm::server

@@ -19,6 +19,7 @@ jobs::PipelineRunnerOptions PipelineRunnerOptionsFrom(const Config& config) {
   options.pipeline.retry_base = config.pipeline_retry_base;
   options.pipeline.retry_max = config.pipeline_retry_max;
   options.pipeline.meter.max_pages_per_minute = config.meter_max_pages_per_minute;
+  options.pipeline.supplies.refill_margin_percent = config.supply_refill_margin_percent;
   return options;
 }
 

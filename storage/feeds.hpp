@@ -15,7 +15,7 @@ class connection_base;
 
 namespace fleetcomm::storage {
 
-enum class Feed { kMeterReads, kServiceEvents };
+enum class Feed { kMeterReads, kSupplyOrders, kServiceEvents };
 
 struct FeedPage {
   std::string items;                // a JSON array of the items, in feed order

@@ -1,6 +1,7 @@
 #include "storage/pipeline_jobs.hpp"
 
 #include "storage/db_task.hpp"
+#include "storage/device_events.hpp"
 
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
@@ -12,12 +13,17 @@ namespace {
 
 using nlohmann::json;
 
-// Only accounts that subscribe get the job, so the flag in force when the upload arrived
-// decides, and uploads of other accounts cost nothing more than this statement.
-constexpr const char* kEnqueue =
-    "INSERT INTO pipeline_jobs (pipeline, upload_id, account_id, devices) "
-    "SELECT 'meter_reads', $1, id, $3::jsonb FROM accounts WHERE id = $2 AND meter_billing "
-    "ON CONFLICT (pipeline, upload_id) DO NOTHING";
+// Only accounts that subscribe get a job, so the flags in force when the upload arrived
+// decide; a pipeline with nothing to look at gets no job.
+constexpr const char* kEnqueue = R"SQL(
+INSERT INTO pipeline_jobs (pipeline, upload_id, account_id, devices)
+SELECT p.pipeline, $1, a.id, p.devices
+FROM accounts a
+CROSS JOIN (VALUES ('meter_reads', $3::jsonb), ('supplies', $4::jsonb), ('diagnostics', $5::jsonb)) AS p(pipeline, devices)
+WHERE a.id = $2 AND jsonb_array_length(p.devices) > 0
+  AND CASE p.pipeline WHEN 'meter_reads' THEN a.meter_billing WHEN 'supplies' THEN a.supplies_contract ELSE true END
+ON CONFLICT (pipeline, upload_id) DO NOTHING
+)SQL";
 
 constexpr const char* kClaim =
     "SELECT id, pipeline, upload_id, account_id, devices::text, attempts FROM pipeline_jobs "
@@ -49,14 +55,31 @@ std::string BigintArrayLiteral(const std::vector<PipelineJob>& jobs) {
 
 void EnqueuePipelineWork(pqxx::transaction_base& tx, const std::string& upload_id, const std::string& account_id,
                          const protocol::Report& report, const std::map<std::size_t, std::string>& bound) {
-  json devices = json::array();
+  json counters = json::array(), supplies = json::array(), diagnostics = json::array();
   for (const auto& [index, device_id] : bound) {
     const auto& device = report.devices[index];
-    if (!device.counters || device.counters->items.empty()) continue;
-    devices.push_back({{"device_id", device_id}, {"read_at", device.counters->read_at.value_or(report.generated_at)}});
+    if (device.counters && !device.counters->items.empty()) {
+      counters.push_back({{"device_id", device_id}, {"read_at", device.counters->read_at.value_or(report.generated_at)}});
+    }
+    // Supply readings are stored at the report's time.
+    if (!device.supplies.empty()) supplies.push_back({{"device_id", device_id}, {"read_at", report.generated_at}});
+    if (device.status || !device.faults.empty()) {
+      // The alerts travel in the job: the device's snapshot may be replaced by a later
+      // report before the step runs. No Status element: alerts unknown, not all cleared.
+      json alerts = nullptr;
+      if (device.status) {
+        alerts = json::object();
+        for (const auto& alert : device.status->alerts) {
+          alerts[alert.code] = {{"severity", alert.severity},
+                                {"description", alert.description ? json(*alert.description) : json(nullptr)},
+                                {"at", alert.at ? json(*alert.at) : json(nullptr)}};
+        }
+      }
+      diagnostics.push_back({{"device_id", device_id}, {"generated_at", report.generated_at}, {"alerts", alerts}});
+    }
   }
-  if (devices.empty()) return;
-  tx.exec_params(kEnqueue, upload_id, account_id, devices.dump());
+  if (counters.empty() && supplies.empty() && diagnostics.empty()) return;
+  tx.exec_params(kEnqueue, upload_id, account_id, counters.dump(), supplies.dump(), diagnostics.dump());
 }
 
 std::chrono::seconds RetryDelay(const PipelineOptions& options, int failures) {
@@ -67,9 +90,14 @@ std::chrono::seconds RetryDelay(const PipelineOptions& options, int failures) {
 
 PipelineSteps DefaultPipelineSteps(const PipelineOptions& options) {
   const MeterReadOptions meter = options.meter;
+  const SupplyOptions supplies = options.supplies;
   return {{"meter_reads", [meter](pqxx::transaction_base& tx, const PipelineJob& job) {
              DeriveMeterReads(tx, job, meter);
-           }}};
+           }},
+          {"supplies", [supplies](pqxx::transaction_base& tx, const PipelineJob& job) {
+             DeriveSupplyOrders(tx, job, supplies);
+           }},
+          {"diagnostics", [](pqxx::transaction_base& tx, const PipelineJob& job) { DeriveServiceEvents(tx, job); }}};
 }
 
 StorageResult<PipelineBatch> RunPipelineBatch(pqxx::connection_base& conn, const PipelineOptions& options) {

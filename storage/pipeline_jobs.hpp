@@ -7,6 +7,7 @@
 #include "protocol/report.hpp"
 #include "storage/meter_reads.hpp"
 #include "storage/storage_error.hpp"
+#include "storage/supply_orders.hpp"
 
 #include <chrono>
 #include <cstddef>
@@ -22,17 +23,18 @@ class transaction_base;
 namespace fleetcomm::storage {
 
 // In the upload's transaction, once its rows are written: jobs for the pipelines the
-// sender's account subscribes to (meter reads with `meter_billing`). `bound` maps the
-// report's device index to the stored device id, as the upload bound them.
+// sender's account subscribes to (meter reads with `meter_billing`, supplies with
+// `supplies_contract`; diagnostics for every account). `bound` maps the report's device
+// index to the stored device id, as the upload bound them.
 void EnqueuePipelineWork(pqxx::transaction_base& tx, const std::string& upload_id, const std::string& account_id,
                          const protocol::Report& report, const std::map<std::size_t, std::string>& bound);
 
 struct PipelineJob {
   long long id = 0;
-  std::string pipeline;  // "meter_reads"
+  std::string pipeline;  // "meter_reads", "supplies", "diagnostics"
   std::string upload_id;
   std::string account_id;
-  std::string devices;  // JSON [{"device_id","read_at"}]
+  std::string devices;  // JSON [{"device_id", ...what the step needs to find the upload's rows}]
   int attempts = 0;     // failed attempts before this one
 };
 
@@ -45,6 +47,7 @@ struct PipelineOptions {
   std::chrono::seconds retry_base{5};
   std::chrono::seconds retry_max{3600};
   MeterReadOptions meter;
+  SupplyOptions supplies;
 };
 
 struct PipelineBatch {

@@ -152,3 +152,100 @@ TEST_CASE("feeds: a consumer restarting from its cursor gets every meter read on
   const json tail = OperatorCall(fleetcomm, consumer, "GET", "/api/v1/feeds/meter-reads?after=" + cursor, 200);
   CHECK(tail["items"].empty());
 }
+
+namespace {
+
+// Reads a whole feed as a consumer that keeps only its cursor, restarting (a new connection,
+// nothing remembered but the cursor) after every page of `limit` items.
+std::vector<json> ReadFeedRestarting(const RunningFleetcomm& fleetcomm, const std::string& token,
+                                     const std::string& feed, int limit) {
+  std::vector<json> items;
+  std::string cursor;
+  for (;;) {
+    const json page = OperatorCall(fleetcomm, token, "GET",
+                                   "/api/v1/feeds/" + feed + "?limit=" + std::to_string(limit) +
+                                       (cursor.empty() ? "" : "&after=" + cursor),
+                                   200);
+    if (page["items"].empty()) return items;
+    for (const auto& item : page["items"]) items.push_back(item);
+    cursor = page["next"].get<std::string>();
+  }
+}
+
+}  // namespace
+
+TEST_CASE("feeds: a day of hourly reports gives billable reads, one fulfilled order and service events, read once",
+          "[e2e][feeds]") {
+  RunningFleetcomm fleetcomm({{"pipelines.poll_interval_ms", "20"}, {"pipelines.sequence_interval_ms", "20"}});
+  const std::string admin = CreateOperatorToken(fleetcomm, {"--role", "admin"});
+  const std::string consumer = CreateOperatorToken(fleetcomm, {"--role", "consumer"});
+  const std::string account = CreateAccount(
+      fleetcomm, admin, {{"name", "Day"}, {"meter_billing", true}, {"supplies_contract", true}, {"supply_low_percent", 15}});
+  fleetcomm::testing::ProvisionActiveDevice(fleetcomm, admin, account, fleetcomm.pki.device_xrx0001, "XRX0001");
+
+  // Hour h: 120 pages more each hour; the black toner falls 2 points an hour from 40% and is
+  // replaced at 20:00; its alert is on while it is at or below 15%; a jam at 10:00.
+  std::string order_id;
+  for (int hour = 0; hour < 24; ++hour) {
+    auto report = fleetcomm::tools::SampleDeviceReport(ReportId(1000 + hour), "XRX0001", 50000 + 120 * hour);
+    char at[32];
+    std::snprintf(at, sizeof at, "2026-11-24T%02d:00:00Z", hour);
+    report.generated_at = at;
+    auto& device = report.devices[0];
+    device.counters->read_at = at;
+    const bool replaced = hour >= 20;
+    const std::int64_t percent = replaced ? 100 : 40 - 2 * hour;
+    device.supplies[0].level = 300 * percent;  // capacity 30000
+    device.supplies[0].serial = replaced ? "TC0002" : "TC0001";
+    device.status->alerts.clear();
+    if (percent <= 15) {
+      device.status->alerts.push_back({"09-582-00", "warning", "marker", std::nullopt, "Black toner low", at});
+    }
+    if (hour >= 10) device.faults.insert(device.faults.begin(), {"75-531-00", "2026-11-24T10:00:00Z", "tray 2", "Jam"});
+    const auto zip = fleetcomm::tools::WriteZip({{"report.xml", fleetcomm::tools::WriteReportXml(report)}});
+    REQUIRE(PostUpload(fleetcomm, fleetcomm.pki.device_xrx0001, zip).status == 201);
+    if (hour == 18) {
+      // Downstream ships the order before the new cartridge is seen.
+      while (QueryNumber(fleetcomm, "SELECT count(*) FROM pipeline_jobs WHERE finished_at IS NULL") > 0) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));  // polling the job table, not a log
+      }
+      const auto orders = ReadFeedRestarting(fleetcomm, consumer, "supply-orders", 1);
+      REQUIRE(orders.size() == 1);
+      order_id = orders[0]["order_id"].get<std::string>();
+      OperatorCall(fleetcomm, consumer, "POST", "/api/v1/supply-orders/" + order_id + "/status", 200,
+                   {{"status", "shipped"}});
+      OperatorCall(fleetcomm, consumer, "POST", "/api/v1/supply-orders/" + order_id + "/status", 422,
+                   {{"status", "opened"}});
+      OperatorCall(fleetcomm, consumer, "POST", "/api/v1/supply-orders/so_unknown/status", 404, {{"status", "shipped"}});
+    }
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (QueryNumber(fleetcomm, "SELECT (SELECT count(*) FROM pipeline_jobs WHERE finished_at IS NULL) + "
+                                "(SELECT count(*) FROM meter_reads WHERE seq IS NULL) + "
+                                "(SELECT count(*) FROM supply_order_events WHERE seq IS NULL) + "
+                                "(SELECT count(*) FROM service_events WHERE seq IS NULL)") > 0 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+
+  const auto reads = ReadFeedRestarting(fleetcomm, consumer, "meter-reads", 5);
+  CHECK(reads.size() == 48);  // two counters, 24 reads each
+  for (const auto& read : reads) CHECK(read["status"] == "billable");
+  const auto orders = ReadFeedRestarting(fleetcomm, consumer, "supply-orders", 2);
+  std::vector<std::string> order_events;
+  for (const auto& event : orders) {
+    CHECK(event["order_id"] == order_id);
+    order_events.push_back(event["event"].get<std::string>());
+  }
+  CHECK(order_events == std::vector<std::string>{"opened", "shipped", "fulfilled"});
+  const auto events = ReadFeedRestarting(fleetcomm, consumer, "service-events", 3);
+  std::multiset<std::string> kinds;
+  for (const auto& event : events) kinds.insert(event["kind"].get<std::string>() + " " + event["code"].get<std::string>());
+  CHECK(kinds == std::multiset<std::string>{"alert_raised 09-582-00", "alert_cleared 09-582-00", "fault 75-530-00",
+                                            "fault 75-531-00"});
+  // Fulfilled is final.
+  OperatorCall(fleetcomm, consumer, "POST", "/api/v1/supply-orders/" + order_id + "/status", 409,
+               {{"status", "cancelled"}});
+  // Read again from the start: the same items in the same order.
+  CHECK(ReadFeedRestarting(fleetcomm, consumer, "service-events", 1000) == events);
+}

@@ -43,11 +43,15 @@ std::string ReportId(int n) {
   return id;
 }
 
-// A report whose total-impressions (and black, half of it) were read at `read_at`.
+// A report whose total-impressions (and black, half of it) were read at `read_at`, and no
+// status or faults.
 protocol::Report CounterReport(int n, const std::string& serial, std::int64_t total, const std::string& read_at) {
   auto report = fleetcomm::tools::SampleDeviceReport(ReportId(n), serial, total);
   report.devices[0].counters->read_at = read_at;
   report.generated_at = read_at;
+  // Counters only: no diagnostics job (the account has no supplies contract).
+  report.devices[0].status.reset();
+  report.devices[0].faults.clear();
   return report;
 }
 
