@@ -8,7 +8,7 @@
 CREATE TABLE pipeline_jobs (
     id          bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     pipeline    text        NOT NULL CHECK (pipeline IN ('meter_reads', 'supplies', 'diagnostics')),
-    upload_id   text        NOT NULL REFERENCES uploads (id),
+    upload_id   text        NOT NULL,  -- no foreign key, like the readings: uploads are history
     account_id  text        NOT NULL REFERENCES accounts (id),
     devices     jsonb       NOT NULL,
     attempts    integer     NOT NULL DEFAULT 0,
