@@ -41,6 +41,10 @@ ON CONFLICT (device_id) DO UPDATE SET device_id = EXCLUDED.device_id
 constexpr const char* kFinished =
     "UPDATE pipeline_jobs SET finished_at = now(), attempts = attempts + 1, last_error = NULL WHERE id = $1";
 
+constexpr const char* kFinishedAll =
+    "UPDATE pipeline_jobs SET finished_at = now(), attempts = attempts + 1, last_error = NULL "
+    "WHERE id = ANY($1::bigint[])";
+
 constexpr const char* kFailed =
     "UPDATE pipeline_jobs SET attempts = attempts + 1, last_error = $2, "
     "run_after = now() + make_interval(secs => $3) WHERE id = $1";
@@ -104,47 +108,83 @@ StorageResult<PipelineBatch> RunPipelineBatch(pqxx::connection_base& conn, const
   return RunPipelineBatch(conn, options, DefaultPipelineSteps(options));
 }
 
+namespace {
+
+// A step failed on the fast path: the batch is rolled back and run again step by step.
+struct StepFailedUnisolated {};
+
+const PipelineStep& StepFor(const PipelineSteps& steps, const PipelineJob& job) {
+  auto found = steps.find(job.pipeline);
+  if (found == steps.end()) throw std::runtime_error("no step for pipeline " + job.pipeline);
+  return found->second;
+}
+
+// `isolate` false: every step in the one transaction, then all marked finished by one
+// statement (the common case, a few round trips per job). True: each step in a savepoint,
+// so that a failing one is rolled back alone and recorded.
+PipelineBatch RunBatchOnce(pqxx::connection_base& conn, const PipelineOptions& options, const PipelineSteps& steps,
+                           bool isolate) {
+  pqxx::work tx(conn);
+  std::vector<PipelineJob> jobs;
+  for (const auto& row : tx.exec_params(kClaim, options.batch_size)) {
+    jobs.push_back({row[0].as<long long>(), row[1].as<std::string>(), row[2].as<std::string>(),
+                    row[3].as<std::string>(), row[4].as<std::string>(), row[5].as<int>()});
+  }
+  PipelineBatch batch;
+  batch.claimed = static_cast<int>(jobs.size());
+  if (jobs.empty()) return batch;
+  tx.exec_params(kLockDevices, BigintArrayLiteral(jobs));
+  if (!isolate) {
+    try {
+      for (const auto& job : jobs) StepFor(steps, job)(tx, job);
+    } catch (const pqxx::broken_connection&) {
+      throw;  // nothing was committed: the jobs stay due
+    } catch (const std::exception&) {
+      throw StepFailedUnisolated{};  // tx's destructor rolls everything back
+    }
+    tx.exec_params(kFinishedAll, BigintArrayLiteral(jobs));
+    tx.commit();
+    batch.done = batch.claimed;
+    return batch;
+  }
+  for (const auto& job : jobs) {
+    // A plain SAVEPOINT: the step's writes are undone by ROLLBACK TO, whatever the step did
+    // with the transaction object.
+    std::string error;
+    tx.exec("SAVEPOINT pipeline_step");
+    try {
+      StepFor(steps, job)(tx, job);
+      tx.exec("RELEASE SAVEPOINT pipeline_step");
+    } catch (const pqxx::broken_connection&) {
+      throw;
+    } catch (const std::exception& e) {
+      error = e.what();
+      if (error.empty()) error = "step failed";
+      tx.exec("ROLLBACK TO SAVEPOINT pipeline_step");
+    }
+    if (error.empty()) {
+      tx.exec_params(kFinished, job.id);
+      ++batch.done;
+    } else {
+      const auto delay = RetryDelay(options, job.attempts + 1);
+      tx.exec_params(kFailed, job.id, error.substr(0, 2000), static_cast<double>(delay.count()));
+      ++batch.failed;
+    }
+  }
+  tx.commit();
+  return batch;
+}
+
+}  // namespace
+
 StorageResult<PipelineBatch> RunPipelineBatch(pqxx::connection_base& conn, const PipelineOptions& options,
                                               const PipelineSteps& steps) {
   try {
-    pqxx::work tx(conn);
-    std::vector<PipelineJob> jobs;
-    for (const auto& row : tx.exec_params(kClaim, options.batch_size)) {
-      jobs.push_back({row[0].as<long long>(), row[1].as<std::string>(), row[2].as<std::string>(),
-                      row[3].as<std::string>(), row[4].as<std::string>(), row[5].as<int>()});
+    try {
+      return RunBatchOnce(conn, options, steps, false);
+    } catch (const StepFailedUnisolated&) {
+      return RunBatchOnce(conn, options, steps, true);
     }
-    PipelineBatch batch;
-    batch.claimed = static_cast<int>(jobs.size());
-    if (jobs.empty()) return batch;
-    tx.exec_params(kLockDevices, BigintArrayLiteral(jobs));
-    for (const auto& job : jobs) {
-      // A plain SAVEPOINT: the step's writes are undone by ROLLBACK TO, whatever the step did
-      // with the transaction object.
-      std::string error;
-      tx.exec("SAVEPOINT pipeline_step");
-      try {
-        auto found = steps.find(job.pipeline);
-        if (found == steps.end()) throw std::runtime_error("no step for pipeline " + job.pipeline);
-        found->second(tx, job);
-        tx.exec("RELEASE SAVEPOINT pipeline_step");
-      } catch (const pqxx::broken_connection&) {
-        throw;  // nothing was committed: the jobs stay due
-      } catch (const std::exception& e) {
-        error = e.what();
-        if (error.empty()) error = "step failed";
-        tx.exec("ROLLBACK TO SAVEPOINT pipeline_step");
-      }
-      if (error.empty()) {
-        tx.exec_params(kFinished, job.id);
-        ++batch.done;
-      } else {
-        const auto delay = RetryDelay(options, job.attempts + 1);
-        tx.exec_params(kFailed, job.id, error.substr(0, 2000), static_cast<double>(delay.count()));
-        ++batch.failed;
-      }
-    }
-    tx.commit();
-    return batch;
   } catch (...) {
     return TranslateCurrentException();
   }
