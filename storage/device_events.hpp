@@ -5,6 +5,7 @@
 // older than the newest judged one changes nothing. Faults new to the fault history are
 // `fault` events, once each. Critical alerts are flagged (`critical`) for service staff.
 #include <string>
+#include <vector>
 
 namespace pqxx {
 class transaction_base;
@@ -14,8 +15,9 @@ namespace fleetcomm::storage {
 
 struct PipelineJob;
 
-// The diagnostics pipeline step. Every event is keyed (source_key), so a retried step
-// raises nothing twice.
-void DeriveServiceEvents(pqxx::transaction_base& tx, const PipelineJob& job);
+// The diagnostics pipeline step for some uploads' jobs; reports of one device among them are
+// compared in report-time order. Every event is keyed (source_key), so a retried step raises
+// nothing twice.
+void DeriveServiceEvents(pqxx::transaction_base& tx, const std::vector<PipelineJob>& jobs);
 
 }  // namespace fleetcomm::storage

@@ -12,15 +12,16 @@ namespace {
 
 using nlohmann::json;
 
-// The readings this upload stored for the job's devices, by key (the readings tables are
+// The readings these uploads stored for their jobs' devices, by key (the readings tables are
 // partitioned by read time and indexed by (device, counter, read time)), each with the
-// previous billable read of its counter and the device's speed.
+// previous billable read of its counter already stored and the device's speed.
 constexpr const char* kFacts = R"SQL(
 SELECT c.device_id, d.serial, c.counter, c.read_at::text, c.value, extract(epoch FROM c.read_at)::float8,
        extract(epoch FROM c.reset_at)::float8, p.value, extract(epoch FROM p.read_at)::float8,
-       s.properties->>'speedPpm'
-FROM jsonb_to_recordset($2::jsonb) AS k(device_id text, read_at timestamptz)
-JOIN counter_readings c ON c.device_id = k.device_id AND c.read_at = k.read_at AND c.upload_id = $1
+       s.properties->>'speedPpm', j.account_id, j.upload_id
+FROM jsonb_to_recordset($1::jsonb) AS j(upload_id text, account_id text, devices jsonb)
+CROSS JOIN LATERAL jsonb_to_recordset(j.devices) AS k(device_id text, read_at timestamptz)
+JOIN counter_readings c ON c.device_id = k.device_id AND c.read_at = k.read_at AND c.upload_id = j.upload_id
 JOIN devices d ON d.id = c.device_id
 LEFT JOIN device_snapshots s ON s.device_id = c.device_id
 LEFT JOIN LATERAL (
@@ -28,24 +29,25 @@ LEFT JOIN LATERAL (
   WHERE m.device_id = c.device_id AND m.counter = c.counter AND m.read_at < c.read_at AND m.status = 'billable'
   ORDER BY m.read_at DESC LIMIT 1
 ) p ON true
-ORDER BY c.device_id, c.counter
+ORDER BY c.device_id, c.counter, c.read_at
 )SQL";
 
 // Both billable and rejected reads go to the feed; a rejected one also raises a service
 // event, keyed by the read so that a retried step raises it once.
 constexpr const char* kInsert = R"SQL(
 WITH input AS (
-  SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(device_id text, serial text, counter text, value bigint,
-                                                   read_at timestamptz, status text, reason text)
+  SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(account_id text, upload_id text, device_id text, serial text,
+                                                   counter text, value bigint, read_at timestamptz, status text,
+                                                   reason text)
 ), reads AS (
   INSERT INTO meter_reads (account_id, device_id, serial, counter, value, read_at, status, reason, upload_id)
-  SELECT $2, device_id, serial, counter, value, read_at, status, reason, $3 FROM input
+  SELECT account_id, device_id, serial, counter, value, read_at, status, reason, upload_id FROM input
   ORDER BY device_id, counter, read_at
   ON CONFLICT (device_id, counter, read_at) DO NOTHING
-  RETURNING id, device_id, counter, value, read_at, reason
+  RETURNING id, account_id, device_id, counter, value, read_at, reason
 )
 INSERT INTO service_events (source_key, account_id, device_id, kind, code, severity, detail, at)
-SELECT 'meter_read:' || id, $2, device_id, 'meter_read_rejected', reason, 'warning',
+SELECT 'meter_read:' || id, account_id, device_id, 'meter_read_rejected', reason, 'warning',
        jsonb_build_object('meter_read_id', id, 'counter', counter, 'value', value), read_at
 FROM reads WHERE reason IS NOT NULL
 ON CONFLICT (source_key) DO NOTHING
@@ -93,19 +95,46 @@ MeterJudgement JudgeMeterRead(const MeterReadFacts& facts, const MeterReadOption
   return {};
 }
 
-void DeriveMeterReads(pqxx::transaction_base& tx, const PipelineJob& job, const MeterReadOptions& options) {
+void DeriveMeterReads(pqxx::transaction_base& tx, const std::vector<PipelineJob>& jobs,
+                      const MeterReadOptions& options) {
+  json input = json::array();
+  for (const auto& job : jobs) {
+    input.push_back({{"upload_id", job.upload_id}, {"account_id", job.account_id}, {"devices", json::parse(job.devices)}});
+  }
   json reads = json::array();
-  for (const auto& row : tx.exec_params(kFacts, job.upload_id, job.devices)) {
+  // Rows come ordered by (device, counter, read time): a billable read earlier in this call
+  // is the previous read of a later one when it is newer than the stored previous one.
+  std::string last_key;
+  std::optional<std::int64_t> batch_value;
+  std::optional<double> batch_read_at;
+  for (const auto& row : tx.exec_params(kFacts, input.dump())) {
     MeterReadFacts facts;
+    const std::string device_id = row[0].as<std::string>();
     facts.counter = row[2].as<std::string>();
+    const std::string key = device_id + '\n' + facts.counter;
+    if (key != last_key) {
+      last_key = key;
+      batch_value.reset();
+      batch_read_at.reset();
+    }
     facts.value = row[4].as<std::int64_t>();
     facts.read_at = row[5].as<double>();
     facts.reset_at = Optional<double>(row[6]);
     facts.previous = Optional<std::int64_t>(row[7]);
     facts.previous_read_at = Optional<double>(row[8]);
+    if (batch_read_at && (!facts.previous_read_at || *batch_read_at > *facts.previous_read_at)) {
+      facts.previous = batch_value;
+      facts.previous_read_at = batch_read_at;
+    }
     facts.speed_ppm = Speed(row[9]);
     const MeterJudgement judgement = JudgeMeterRead(facts, options);
-    reads.push_back({{"device_id", row[0].as<std::string>()},
+    if (judgement.billable) {
+      batch_value = facts.value;
+      batch_read_at = facts.read_at;
+    }
+    reads.push_back({{"account_id", row[10].as<std::string>()},
+                     {"upload_id", row[11].as<std::string>()},
+                     {"device_id", device_id},
                      {"serial", row[1].as<std::string>()},
                      {"counter", facts.counter},
                      {"value", facts.value},
@@ -114,7 +143,7 @@ void DeriveMeterReads(pqxx::transaction_base& tx, const PipelineJob& job, const 
                      {"reason", judgement.billable ? json(nullptr) : json(judgement.reason)}});
   }
   if (reads.empty()) return;
-  tx.exec_params(kInsert, reads.dump(), job.account_id, job.upload_id);
+  tx.exec_params(kInsert, reads.dump());
 }
 
 }  // namespace fleetcomm::storage

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace pqxx {
 class transaction_base;
@@ -41,8 +42,11 @@ struct MeterJudgement {
 // least one page) is rejected. The first read of a counter is billable.
 MeterJudgement JudgeMeterRead(const MeterReadFacts& facts, const MeterReadOptions& options);
 
-// The meter_reads pipeline step: writes the upload's meter reads (ON CONFLICT DO NOTHING on
-// (device, counter, read time)) and a service event for each rejected one.
-void DeriveMeterReads(pqxx::transaction_base& tx, const PipelineJob& job, const MeterReadOptions& options);
+// The meter_reads pipeline step for some uploads' jobs: writes their meter reads (ON CONFLICT
+// DO NOTHING on (device, counter, read time)) and a service event for each rejected one.
+// Reads of one counter in several of these uploads are judged in read-time order, each
+// against the billable ones before it.
+void DeriveMeterReads(pqxx::transaction_base& tx, const std::vector<PipelineJob>& jobs,
+                      const MeterReadOptions& options);
 
 }  // namespace fleetcomm::storage

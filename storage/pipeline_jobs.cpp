@@ -95,13 +95,16 @@ std::chrono::seconds RetryDelay(const PipelineOptions& options, int failures) {
 PipelineSteps DefaultPipelineSteps(const PipelineOptions& options) {
   const MeterReadOptions meter = options.meter;
   const SupplyOptions supplies = options.supplies;
-  return {{"meter_reads", [meter](pqxx::transaction_base& tx, const PipelineJob& job) {
-             DeriveMeterReads(tx, job, meter);
+  return {{"meter_reads", [meter](pqxx::transaction_base& tx, const std::vector<PipelineJob>& jobs) {
+             DeriveMeterReads(tx, jobs, meter);
            }},
-          {"supplies", [supplies](pqxx::transaction_base& tx, const PipelineJob& job) {
-             DeriveSupplyOrders(tx, job, supplies);
+          {"supplies", [supplies](pqxx::transaction_base& tx, const std::vector<PipelineJob>& jobs) {
+             // One job after the other: each sees the orders the previous one opened.
+             for (const auto& job : jobs) DeriveSupplyOrders(tx, job, supplies);
            }},
-          {"diagnostics", [](pqxx::transaction_base& tx, const PipelineJob& job) { DeriveServiceEvents(tx, job); }}};
+          {"diagnostics", [](pqxx::transaction_base& tx, const std::vector<PipelineJob>& jobs) {
+             DeriveServiceEvents(tx, jobs);
+           }}};
 }
 
 StorageResult<PipelineBatch> RunPipelineBatch(pqxx::connection_base& conn, const PipelineOptions& options) {
@@ -136,7 +139,10 @@ PipelineBatch RunBatchOnce(pqxx::connection_base& conn, const PipelineOptions& o
   tx.exec_params(kLockDevices, BigintArrayLiteral(jobs));
   if (!isolate) {
     try {
-      for (const auto& job : jobs) StepFor(steps, job)(tx, job);
+      // One call per pipeline, with its jobs in claim order.
+      std::map<std::string, std::vector<PipelineJob>> by_pipeline;
+      for (const auto& job : jobs) by_pipeline[job.pipeline].push_back(job);
+      for (const auto& [pipeline, group] : by_pipeline) StepFor(steps, group.front())(tx, group);
     } catch (const pqxx::broken_connection&) {
       throw;  // nothing was committed: the jobs stay due
     } catch (const std::exception&) {
@@ -153,7 +159,7 @@ PipelineBatch RunBatchOnce(pqxx::connection_base& conn, const PipelineOptions& o
     std::string error;
     tx.exec("SAVEPOINT pipeline_step");
     try {
-      StepFor(steps, job)(tx, job);
+      StepFor(steps, job)(tx, {job});
       tx.exec("RELEASE SAVEPOINT pipeline_step");
     } catch (const pqxx::broken_connection&) {
       throw;

@@ -14,6 +14,7 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <vector>
 
 namespace pqxx {
 class connection_base;
@@ -38,8 +39,10 @@ struct PipelineJob {
   int attempts = 0;     // failed attempts before this one
 };
 
-// One pipeline step; throws to fail the job (its writes are rolled back).
-using PipelineStep = std::function<void(pqxx::transaction_base&, const PipelineJob&)>;
+// One pipeline step over jobs of its pipeline, in claim order (all of a batch's at once, or
+// one at a time after a failure); throws to fail them (their writes are rolled back). A step
+// must judge two jobs of one device in one call as it would one after the other.
+using PipelineStep = std::function<void(pqxx::transaction_base&, const std::vector<PipelineJob>&)>;
 using PipelineSteps = std::map<std::string, PipelineStep>;
 
 struct PipelineOptions {

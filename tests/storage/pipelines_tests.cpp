@@ -252,8 +252,9 @@ TEST_CASE("pipelines: a failing step is rolled back, recorded and retried after 
   storage::PipelineOptions options;
   options.retry_base = std::chrono::seconds(30);
   // The step does its work, then crashes half-way.
-  storage::PipelineSteps crashing = {{"meter_reads", [&](pqxx::transaction_base& tx, const storage::PipelineJob& job) {
-                                        storage::DeriveMeterReads(tx, job, options.meter);
+  storage::PipelineSteps crashing = {{"meter_reads", [&](pqxx::transaction_base& tx,
+                                                         const std::vector<storage::PipelineJob>& jobs) {
+                                        storage::DeriveMeterReads(tx, jobs, options.meter);
                                         throw std::runtime_error("disk on fire");
                                       }}};
   auto failed = storage::RunPipelineBatch(conn, options, crashing);
@@ -354,7 +355,7 @@ TEST_CASE("pipelines: the sequencer numbers only committed items, one run at a t
                                    "FOR UPDATE")[0];
   storage::PipelineJob job{first_job[0].as<long long>(), "meter_reads", first_job[1].as<std::string>(),
                            first_job[2].as<std::string>(), first_job[3].as<std::string>(), 0};
-  storage::DeriveMeterReads(late, job, {});
+  storage::DeriveMeterReads(late, {job}, {});
   CHECK(RunBatch(conn).done == 1);
   REQUIRE(storage::SequenceFeeds(conn).value().items == 2);
   const json before = ReadAll(conn, storage::Feed::kMeterReads);
@@ -379,4 +380,29 @@ TEST_CASE("pipelines: the sequencer numbers only committed items, one run at a t
   CHECK(after[0]["read_at"] == "2026-11-24T03:00:00Z");
   CHECK(ReadAll(conn, storage::Feed::kMeterReads).size() == 4);
   CHECK(storage::ReadFeed(conn, storage::Feed::kMeterReads, cursor + 1000, 10).value().next == std::nullopt);
+}
+
+TEST_CASE("pipelines: uploads of one device in one batch are judged as one after the other", "[pipelines][meter]") {
+  pqxx::connection conn(TempPostgres::Instance().CreateDatabase());
+  const std::string account = NewAccount(conn);
+  const std::string device = ActiveDevice(conn, account, "XRX1");
+  const storage::UploadSender sender{storage::ClientKind::kDevice, device, account};
+  // Stored out of read-time order, judged together.
+  Store(conn, sender, CounterReport(1, "XRX1", 1000, "2026-11-24T03:00:00Z"));
+  Store(conn, sender, CounterReport(2, "XRX1", 1100, "2026-11-26T03:00:00Z"));
+  Store(conn, sender, CounterReport(3, "XRX1", 1200, "2026-11-25T03:00:00Z"));
+  Store(conn, sender, CounterReport(4, "XRX1", 1300, "2026-11-27T03:00:00Z"));
+  auto faulty = CounterReport(5, "XRX1", 1250, "2026-11-28T03:00:00Z");
+  faulty.devices[0].faults = {{"75-530-00", std::nullopt, "tray 3", "Paper jam"}};  // a fault without a time
+  Store(conn, sender, faulty);
+  const auto batch = RunBatch(conn);
+  CHECK(batch.claimed == 6);  // five meter jobs, one diagnostics job
+  CHECK(batch.done == 6);
+  CHECK(ReadStatus(conn, "total-impressions", "2026-11-24T03:00:00Z") == "billable");
+  CHECK(ReadStatus(conn, "total-impressions", "2026-11-25T03:00:00Z") == "billable");
+  CHECK(ReadStatus(conn, "total-impressions", "2026-11-26T03:00:00Z") == "rejected/counter_decreased");
+  CHECK(ReadStatus(conn, "total-impressions", "2026-11-27T03:00:00Z") == "billable");
+  CHECK(ReadStatus(conn, "total-impressions", "2026-11-28T03:00:00Z") == "rejected/counter_decreased");
+  CHECK(QueryNumber(conn, "SELECT count(*) FROM service_events WHERE kind = 'fault' "
+                          "AND at = '2026-11-28T03:00:00Z'") == 1);
 }

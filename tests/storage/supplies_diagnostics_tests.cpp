@@ -45,7 +45,7 @@ struct Fleet {
 
   // A report generated on `day` of November 2026; `edit` changes the sample device.
   template <class Edit>
-  void Upload(int day, Edit edit) {
+  void Upload(int day, Edit edit, bool run = true) {
     char id[40], at[32];
     std::snprintf(id, sizeof id, "00000000-0000-4000-8000-%012d", ++reports);
     std::snprintf(at, sizeof at, "2026-11-%02dT03:00:00Z", day);
@@ -62,6 +62,7 @@ struct Fleet {
     auto stored = storage::StoreUpload(conn, upload);
     INFO((stored ? std::string() : stored.error().detail));
     REQUIRE(stored.has_value());
+    if (!run) return;
     auto batch = storage::RunPipelineBatch(conn, {});
     INFO((batch ? std::string() : batch.error().detail));
     REQUIRE(batch.has_value());
@@ -161,6 +162,9 @@ TEST_CASE("diagnostics: alerts raised and cleared between reports, faults once, 
   fleet.Upload(22, alerts({toner}, {jam2, jam}));
   fleet.Upload(20, alerts({door}, {jam}));  // older than the last judged report: no alert change
   fleet.Upload(23, alerts({}, {jam2, jam}));
+  // Two reports judged in one batch: the raise and the clear between them both count.
+  fleet.Upload(25, alerts({}, {}), false);
+  fleet.Upload(24, alerts({door}, {}));
   CHECK(fleet.Count("SELECT count(*) FROM service_events WHERE kind = 'alert_raised' AND code = '09-582-00'") == 1);
   CHECK(fleet.Count("SELECT count(*) FROM service_events WHERE kind = 'alert_raised' AND code = '10-100-00' "
                     "AND critical") == 1);
@@ -168,9 +172,13 @@ TEST_CASE("diagnostics: alerts raised and cleared between reports, faults once, 
                     "AND at = '2026-11-22T03:00:00Z'") == 1);
   CHECK(fleet.Count("SELECT count(*) FROM service_events WHERE kind = 'alert_cleared' AND code = '09-582-00' "
                     "AND at = '2026-11-23T03:00:00Z'") == 1);
-  CHECK(fleet.Count("SELECT count(*) FROM service_events WHERE code = '05-300-00'") == 0);
+  CHECK(fleet.Count("SELECT count(*) FROM service_events WHERE code = '05-300-00' AND at < '2026-11-24'") == 0);
+  CHECK(fleet.Count("SELECT count(*) FROM service_events WHERE code = '05-300-00' AND kind = 'alert_raised' "
+                    "AND at = '2026-11-24T03:00:00Z'") == 1);
+  CHECK(fleet.Count("SELECT count(*) FROM service_events WHERE code = '05-300-00' AND kind = 'alert_cleared' "
+                    "AND at = '2026-11-25T03:00:00Z'") == 1);
   CHECK(fleet.Count("SELECT count(*) FROM service_events WHERE kind = 'fault'") == 2);
-  CHECK(fleet.Count("SELECT count(*) FROM service_events") == 6);
+  CHECK(fleet.Count("SELECT count(*) FROM service_events") == 8);
 
   // Running every job again raises nothing twice.
   {
@@ -179,11 +187,11 @@ TEST_CASE("diagnostics: alerts raised and cleared between reports, faults once, 
     tx.commit();
   }
   REQUIRE(storage::RunPipelineBatch(fleet.conn, {}).has_value());
-  CHECK(fleet.Count("SELECT count(*) FROM service_events") == 6);
+  CHECK(fleet.Count("SELECT count(*) FROM service_events") == 8);
 
   REQUIRE(storage::SequenceFeeds(fleet.conn).has_value());
   const json events = json::parse(storage::ReadFeed(fleet.conn, storage::Feed::kServiceEvents, 0, 100).value().items);
-  REQUIRE(events.size() == 6);
+  REQUIRE(events.size() == 8);
   for (const auto& event : events) {
     CHECK(event["account_id"] == fleet.account);
     if (event["code"] == "10-100-00") CHECK(event["severity"] == "critical");
