@@ -27,6 +27,8 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <sstream>
+#include <mutex>
 #include <random>
 #include <thread>
 
@@ -253,6 +255,8 @@ int main(int argc, char** argv) try {
   }
   const long long rows_before = StoredRows(fleetcomm.database);
   std::atomic<long long> uploads{0}, failures{0};
+  std::mutex failure_mutex;
+  std::string first_failure;
   std::vector<std::vector<double>> latencies(clients.size());
   const auto started = Clock::now();
   const auto deadline = started + std::chrono::seconds(options.seconds);
@@ -267,6 +271,10 @@ int main(int argc, char** argv) try {
         const auto result = http.Request("POST", "/rs/v1/uploads", {{"Content-Type", "application/zip"}}, payload);
         latencies[c].push_back(std::chrono::duration<double, std::milli>(Clock::now() - sent).count());
         (result.status == 201 ? uploads : failures)++;
+        if (result.status != 201) {
+          std::lock_guard lock(failure_mutex);
+          if (first_failure.empty()) first_failure = result.Describe();
+        }
       }
     });
   }
@@ -282,6 +290,18 @@ int main(int argc, char** argv) try {
               static_cast<double>(uploads) / elapsed,
               static_cast<double>(uploads) * options.devices_per_report / elapsed, static_cast<double>(rows) / elapsed,
               failures.load(), Percentile(all, 0.5), Percentile(all, 0.99));
+  if (!first_failure.empty()) {
+    std::printf("first failure: %s\n", first_failure.substr(0, 300).c_str());
+    // The server's own account of it (log lines at warn and above).
+    std::istringstream log(fleetcomm.process.Log());
+    int shown = 0;
+    for (std::string line; std::getline(log, line) && shown < 3;) {
+      if (line.find("level=error") != std::string::npos || line.find("detail=") != std::string::npos) {
+        std::printf("server: %s\n", line.substr(0, 600).c_str());
+        ++shown;
+      }
+    }
+  }
   if (options.meter_billing != 0) ReportPipelineLag(fleetcomm.database);
   if (options.feed_items > 0) ReportFeedRate(fleetcomm, options.feed_items);
   return failures == 0 ? 0 : 1;
