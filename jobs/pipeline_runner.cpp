@@ -3,6 +3,7 @@
 #include "storage/db_task.hpp"
 #include "storage/feeds.hpp"
 
+#include <algorithm>
 #include <future>
 
 namespace fleetcomm::jobs {
@@ -58,8 +59,11 @@ void PipelineRunner::WorkerLoop() {
     auto work = [options](pqxx::connection_base& c) { return storage::RunPipelineBatch(c, options); };
     auto batch = RunOnPool<storage::PipelineBatch>(pool_, std::move(work));
     bool busy = false;
+    auto wait = options_.poll_interval;
     if (!batch) {
       on_error_("pipeline_batch", batch.error().detail);
+      // A database that is down is not asked (nor logged about) more than once a second.
+      wait = std::max(wait, std::chrono::milliseconds(1000));
     } else {
       jobs_done_ += static_cast<std::uint64_t>(batch->done);
       jobs_failed_ += static_cast<std::uint64_t>(batch->failed);
@@ -73,7 +77,7 @@ void PipelineRunner::WorkerLoop() {
       // A full batch means more may be due: claim again at once.
       busy = batch->claimed >= options.batch_size;
     }
-    if (!busy && WaitFor(options_.poll_interval, false)) return;
+    if (!busy && WaitFor(wait, false)) return;
   }
 }
 
