@@ -1,13 +1,19 @@
 // Upload throughput of the real binary over real mTLS keep-alive connections, against a
 // throwaway PostgreSQL (synchronous_commit on: every 201 is durable). Prints uploads/s,
-// devices/s, stored rows/s and latency percentiles.
+// devices/s, stored rows/s, latency percentiles and uploads per group-commit transaction.
+// With --meter-billing 1 the account bills meter reads: after the run it prints the
+// pipeline lag (upload commit to meter reads committed, per job) and how long the backlog
+// took to drain. With --feed-items N it then adds N meter reads and reads the whole
+// meter-reads feed as one consumer: items/s.
 //
 //   fleetcomm-upload-bench [--devices-per-report 1|100] [--connections 16] [--seconds 10]
 //                          [--pool 8] [--threads 0] [--writers 6] [--batch-max 64]
+//                          [--meter-billing 0|1] [--feed-items 0]
 //
 // The load generator shares the machine with the server and PostgreSQL: figures are for
 // comparing builds on one machine, not absolute capacities.
 #include "bench/bench_support.hpp"
+#include "bench/pipeline_figures.hpp"
 #include "tests/support/https_client.hpp"
 #include "tests/support/metrics_scrape.hpp"
 #include "tests/support/server_process.hpp"
@@ -25,6 +31,8 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <mutex>
+#include <sstream>
 #include <random>
 #include <thread>
 
@@ -43,15 +51,18 @@ struct Options {
   int threads = 0;
   int writers = 6;     // uploads.writers
   int batch_max = 64;  // uploads.batch_max (1: one transaction per upload)
+  int meter_billing = 0;
+  int feed_items = 0;
 };
 
 Options ParseOptions(int argc, char** argv) {
   const auto flags = fleetcomm::bench::ParseFlags(
       argc, argv, {{"devices-per-report", "1"}, {"connections", "16"}, {"seconds", "10"}, {"pool", "8"}, {"threads", "0"},
-                   {"writers", "6"}, {"batch-max", "64"}});
+                   {"writers", "6"}, {"batch-max", "64"}, {"meter-billing", "0"}, {"feed-items", "0"}});
   return {std::stoi(flags.at("devices-per-report")), std::stoi(flags.at("connections")), std::stoi(flags.at("seconds")),
           std::stoi(flags.at("pool")), std::stoi(flags.at("threads")), std::stoi(flags.at("writers")),
-          std::stoi(flags.at("batch-max"))};
+          std::stoi(flags.at("batch-max")), std::stoi(flags.at("meter-billing")),
+          std::stoi(flags.at("feed-items"))};
 }
 
 std::string NewUuid(std::mt19937_64& random) {
@@ -100,7 +111,8 @@ long long StoredRows(const std::string& database) {
 
 std::vector<Client> PrepareClients(testing::RunningFleetcomm& fleetcomm, const Options& options) {
   fleetcomm::bench::Admin admin(fleetcomm);
-  const std::string account = admin.Call("POST", "/api/v1/accounts", {{"name", "bench"}}, 201)["id"];
+  const std::string account = admin.Call("POST", "/api/v1/accounts",
+                                              {{"name", "bench"}, {"meter_billing", options.meter_billing != 0}}, 201)["id"];
   std::vector<Client> clients;
   for (int c = 0; c < options.connections; ++c) {
     Client client;
@@ -161,6 +173,8 @@ int main(int argc, char** argv) try {
   }
   const long long rows_before = StoredRows(fleetcomm.database);
   std::atomic<long long> uploads{0}, failures{0};
+  std::mutex failure_mutex;
+  std::string first_failure;
   std::vector<std::vector<double>> latencies(clients.size());
   const auto started = Clock::now();
   const auto deadline = started + std::chrono::seconds(options.seconds);
@@ -175,6 +189,10 @@ int main(int argc, char** argv) try {
         const auto result = http.Request("POST", "/rs/v1/uploads", {{"Content-Type", "application/zip"}}, payload);
         latencies[c].push_back(std::chrono::duration<double, std::milli>(Clock::now() - sent).count());
         (result.status == 201 ? uploads : failures)++;
+        if (result.status != 201) {
+          std::lock_guard lock(failure_mutex);
+          if (first_failure.empty()) first_failure = result.Describe();
+        }
       }
     });
   }
@@ -192,6 +210,20 @@ int main(int argc, char** argv) try {
               static_cast<double>(uploads) * options.devices_per_report / elapsed, static_cast<double>(rows) / elapsed,
               failures.load(), fleetcomm::bench::Percentile(all, 0.5), fleetcomm::bench::Percentile(all, 0.99),
               MeanBatch(fleetcomm));
+  if (!first_failure.empty()) {
+    std::printf("first failure: %s\n", first_failure.substr(0, 300).c_str());
+    // The server's own account of it (log lines at warn and above).
+    std::istringstream log(fleetcomm.process.Log());
+    int shown = 0;
+    for (std::string line; std::getline(log, line) && shown < 3;) {
+      if (line.find("level=error") != std::string::npos || line.find("detail=") != std::string::npos) {
+        std::printf("server: %s\n", line.substr(0, 600).c_str());
+        ++shown;
+      }
+    }
+  }
+  if (options.meter_billing != 0) fleetcomm::bench::ReportPipelineLag(fleetcomm.database);
+  if (options.feed_items > 0) fleetcomm::bench::ReportFeedRate(fleetcomm, options.feed_items);
   return failures == 0 ? 0 : 1;
 } catch (const std::exception& e) {
   std::fprintf(stderr, "bench failed: %s\n", e.what());

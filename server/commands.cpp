@@ -4,6 +4,7 @@
 #include "server/blocking_db.hpp"
 #include "server/config.hpp"
 #include "server/log.hpp"
+#include "server/pipeline_service.hpp"
 #include "server/server.hpp"
 #include "storage/embedded.hpp"
 #include "storage/migrator.hpp"
@@ -21,6 +22,7 @@ constexpr const char* kUsage =
     "usage:\n"
     "  fleetcomm serve --config FILE\n"
     "  fleetcomm migrate --config FILE\n"
+    "  fleetcomm jobs --config FILE      (the pipelines only, without listeners)\n"
     "  fleetcomm token create --config FILE --role ROLE [--account ID]... [--name NAME]\n"
     "  fleetcomm token list --config FILE\n"
     "  fleetcomm token revoke --config FILE --id N\n"
@@ -178,6 +180,7 @@ int RunCommandLine(const std::vector<std::string>& args) {
     }
     const std::string& command = args[1];
     if (command == "serve") return RunServer(LoadAndApplyLogLevel(*ParseOptions(args, 2, false).config));
+    if (command == "jobs") return RunJobs(LoadAndApplyLogLevel(*ParseOptions(args, 2, false).config));
     if (command == "migrate") return Migrate(LoadAndApplyLogLevel(*ParseOptions(args, 2, false).config));
     if (command == "token" && args.size() >= 3 && args[2] == "create") {
       const Options options = ParseOptions(args, 3, true);

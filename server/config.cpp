@@ -61,6 +61,10 @@ Setter Seconds(std::chrono::seconds Config::*member, long long min, long long ma
   return [=](Config& c, const std::string& v) { c.*member = std::chrono::seconds(ParseInteger(v, min, max)); };
 }
 
+Setter Millis(std::chrono::milliseconds Config::*member, long long min, long long max) {
+  return [=](Config& c, const std::string& v) { c.*member = std::chrono::milliseconds(ParseInteger(v, min, max)); };
+}
+
 Setter Int(int Config::*member, long long min, long long max) {
   return [=](Config& c, const std::string& v) { c.*member = static_cast<int>(ParseInteger(v, min, max)); };
 }
@@ -166,6 +170,26 @@ const std::vector<KeySpec>& Specs() {
        Seconds(&Config::empty_poll_cache_ttl, 0, 3600)},
       {{"actions.empty_poll_cache_entries", "100000", "most clients remembered by the empty-poll cache of an instance"},
        Int(&Config::empty_poll_cache_entries, 1, 10000000)},
+      {{"pipelines.workers", "2",
+        "pipeline workers of this process (serve and jobs); 0 in serve leaves the pipelines to `fleetcomm jobs`"},
+       Int(&Config::pipeline_workers, 0, 64)},
+      {{"pipelines.poll_interval_ms", "500", "how often an idle pipeline worker looks for due jobs"},
+       Millis(&Config::pipeline_poll_interval, 10, 600000)},
+      {{"pipelines.sequence_interval_ms", "200",
+        "how often the feed sequencer numbers new feed items (also right after a pipeline batch)"},
+       Millis(&Config::pipeline_sequence_interval, 10, 600000)},
+      {{"pipelines.batch_size", "50", "jobs a worker claims and commits together"},
+       Int(&Config::pipeline_batch_size, 1, 10000)},
+      {{"pipelines.retry_base_s", "5", "back-off after a job's first failure; doubled after each further one"},
+       Seconds(&Config::pipeline_retry_base, 1, 86400)},
+      {{"pipelines.retry_max_s", "3600", "longest back-off between two attempts of a failing job"},
+       Seconds(&Config::pipeline_retry_max, 1, 7 * 86400)},
+      {{"meter.max_pages_per_minute", "300",
+        "meter reads: pages per minute a device without a speedPpm property (or a non-print counter) may add"},
+       Int(&Config::meter_max_pages_per_minute, 1, 100000)},
+      {{"supplies.refill_margin_percent", "30",
+        "an open replenishment order is fulfilled when its supply's level rises this many points above its lowest"},
+       Int(&Config::supply_refill_margin_percent, 1, 100)},
       {{"limits.handshake_timeout_s", "10", "deadline for a whole TLS handshake"},
        Seconds(&Config::handshake_timeout, 1, 600)},
       {{"limits.header_timeout_s", "10", "deadline for a whole request header, from its first byte"},
@@ -225,6 +249,8 @@ void Validate(Config& config) {
           "limits.retry_after_min_s must not exceed limits.retry_after_max_s");
   Require(config.operator_tls.certificate.empty() == config.operator_tls.private_key.empty(),
           "operator.tls_cert and operator.tls_key go together");
+  Require(config.pipeline_retry_base <= config.pipeline_retry_max,
+          "pipelines.retry_base_s must not exceed pipelines.retry_max_s");
   if (config.operator_tls.certificate.empty()) config.operator_tls = config.device_tls;
 }
 

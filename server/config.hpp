@@ -64,6 +64,15 @@ struct Config {
   std::chrono::seconds action_expiry_interval{60};
   std::chrono::seconds empty_poll_cache_ttl{30};  // 0: every poll reads the database
   int empty_poll_cache_entries = 100000;
+  // Pipelines (R5): workers per process, 0 in `serve` leaves them to `fleetcomm jobs`.
+  int pipeline_workers = 2;
+  std::chrono::milliseconds pipeline_poll_interval{500};
+  std::chrono::milliseconds pipeline_sequence_interval{200};
+  int pipeline_batch_size = 50;
+  std::chrono::seconds pipeline_retry_base{5};
+  std::chrono::seconds pipeline_retry_max{3600};
+  int meter_max_pages_per_minute = 300;
+  int supply_refill_margin_percent = 30;
   std::chrono::seconds handshake_timeout{10};
   std::chrono::seconds header_timeout{10};
   std::chrono::seconds body_timeout{60};

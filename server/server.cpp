@@ -8,6 +8,7 @@
 #include "server/listener.hpp"
 #include "server/log.hpp"
 #include "server/operator_routes.hpp"
+#include "server/pipeline_service.hpp"
 #include "server/ops_routes.hpp"
 #include "server/upload_group_commit.hpp"
 #include "storage/action_delivery.hpp"
@@ -160,6 +161,7 @@ class RunningServer {
                   [](std::string_view task, std::string_view error) {
                     Log(LogLevel::kError, "job_failed", {{"job", task}, {"error", error}});
                   });
+    pipelines_ = StartPipelines(pool_, config_);
     Log(LogLevel::kInfo, "started",
         {{"device", Describe(config_.device_listen)}, {"operator", Describe(config_.operator_listen)},
          {"ops", Describe(config_.ops_listen)}, {"threads", threads_}});
@@ -167,6 +169,7 @@ class RunningServer {
     for (int i = 1; i < threads_; ++i) workers.emplace_back([this] { io_.run(); });
     io_.run();
     for (auto& worker : workers) worker.join();
+    pipelines_.reset();
     jobs_.reset();
     action_listener_.reset();
     Log(LogLevel::kInfo, "stopped", {{"open_connections", state_.connections.Size()}});
@@ -272,6 +275,7 @@ class RunningServer {
   std::optional<jobs::PeriodicRunner> jobs_;
   // Its callbacks touch the caches and metrics_, declared before it.
   std::optional<storage::ActionNotificationListener> action_listener_;
+  std::unique_ptr<jobs::PipelineRunner> pipelines_;
   tcp::acceptor device_acceptor_;
   tcp::acceptor operator_acceptor_;
   tcp::acceptor ops_acceptor_;

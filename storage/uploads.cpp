@@ -1,6 +1,7 @@
 #include "storage/uploads.hpp"
 
 #include "storage/db_task.hpp"
+#include "storage/pipeline_jobs.hpp"
 #include "storage/prepared.hpp"
 #include "storage/report_documents.hpp"
 #include "storage/sql_params.hpp"
@@ -334,6 +335,8 @@ StorageResult<UploadOutcome> StoreUploadIn(pqxx::work& tx, const NewUpload& uplo
   if (upload.sender.kind == ClientKind::kAgent && report.agent) {
     StoreAgent(tx, upload, outcome.upload_id, received_at, job_consent);
   }
+  // The pipelines' outbox, committed with the upload (never for a duplicate).
+  EnqueuePipelineWork(tx, outcome.upload_id, upload.sender.account_id, report, bound);
   return outcome;
 }
 

@@ -1,0 +1,66 @@
+#pragma once
+// Runs the pipelines (storage/pipeline_jobs.hpp) and the feed sequencer (storage/feeds.hpp)
+// on threads of its own, with the database work on a storage::DbPool: `workers` threads each
+// claim and run a batch of due jobs, again at once while there is work, else after
+// `poll_interval`; one thread numbers feed items every `sequence_interval` and right after a
+// batch did something. Any number of runners (in any number of processes) may share one
+// database: jobs are claimed with SKIP LOCKED, the sequencer runs one at a time.
+// The destructor stops and joins (a batch in progress finishes first).
+#include "storage/db_pool.hpp"
+#include "storage/pipeline_jobs.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+namespace fleetcomm::jobs {
+
+struct PipelineRunnerOptions {
+  int workers = 2;
+  std::chrono::milliseconds poll_interval{500};
+  std::chrono::milliseconds sequence_interval{200};
+  storage::PipelineOptions pipeline;
+};
+
+struct PipelineRunnerStats {
+  std::uint64_t jobs_done = 0;
+  std::uint64_t jobs_failed = 0;
+  std::uint64_t items_sequenced = 0;
+};
+
+class PipelineRunner {
+ public:
+  // Called with "pipeline_batch" or "feed_sequencer" and the error (already free of secrets).
+  using ErrorHandler = std::function<void(std::string_view what, std::string_view error)>;
+
+  PipelineRunner(storage::DbPool& pool, PipelineRunnerOptions options, ErrorHandler on_error);
+  ~PipelineRunner();
+  PipelineRunner(const PipelineRunner&) = delete;
+  PipelineRunner& operator=(const PipelineRunner&) = delete;
+
+  PipelineRunnerStats Stats() const;
+
+ private:
+  void WorkerLoop();
+  void SequencerLoop();
+  // Sleeps up to `interval`; true when stopping.
+  bool WaitFor(std::chrono::milliseconds interval, bool sequencer);
+
+  storage::DbPool& pool_;
+  const PipelineRunnerOptions options_;
+  ErrorHandler on_error_;
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  bool sequence_requested_ = false;
+  std::atomic<std::uint64_t> jobs_done_{0}, jobs_failed_{0}, items_sequenced_{0};
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace fleetcomm::jobs

@@ -1,0 +1,149 @@
+#include "storage/meter_reads.hpp"
+
+#include "storage/pipeline_jobs.hpp"
+
+#include <nlohmann/json.hpp>
+#include <pqxx/pqxx>
+
+#include <cmath>
+
+namespace fleetcomm::storage {
+namespace {
+
+using nlohmann::json;
+
+// The readings these uploads stored for their jobs' devices, by key (the readings tables are
+// partitioned by read time and indexed by (device, counter, read time)), each with the
+// previous billable read of its counter already stored and the device's speed.
+constexpr const char* kFacts = R"SQL(
+SELECT c.device_id, d.serial, c.counter, c.read_at::text, c.value, extract(epoch FROM c.read_at)::float8,
+       extract(epoch FROM c.reset_at)::float8, p.value, extract(epoch FROM p.read_at)::float8,
+       s.properties->>'speedPpm', j.account_id, j.upload_id
+FROM jsonb_to_recordset($1::jsonb) AS j(upload_id text, account_id text, devices jsonb)
+CROSS JOIN LATERAL jsonb_to_recordset(j.devices) AS k(device_id text, read_at timestamptz)
+JOIN counter_readings c ON c.device_id = k.device_id AND c.read_at = k.read_at AND c.upload_id = j.upload_id
+JOIN devices d ON d.id = c.device_id
+LEFT JOIN device_snapshots s ON s.device_id = c.device_id
+LEFT JOIN LATERAL (
+  SELECT m.value, m.read_at FROM meter_reads m
+  WHERE m.device_id = c.device_id AND m.counter = c.counter AND m.read_at < c.read_at AND m.status = 'billable'
+  ORDER BY m.read_at DESC LIMIT 1
+) p ON true
+ORDER BY c.device_id, c.counter, c.read_at
+)SQL";
+
+// Both billable and rejected reads go to the feed; a rejected one also raises a service
+// event, keyed by the read so that a retried step raises it once.
+constexpr const char* kInsert = R"SQL(
+WITH input AS (
+  SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(account_id text, upload_id text, device_id text, serial text,
+                                                   counter text, value bigint, read_at timestamptz, status text,
+                                                   reason text)
+), reads AS (
+  INSERT INTO meter_reads (account_id, device_id, serial, counter, value, read_at, status, reason, upload_id)
+  SELECT account_id, device_id, serial, counter, value, read_at, status, reason, upload_id FROM input
+  ORDER BY device_id, counter, read_at
+  ON CONFLICT (device_id, counter, read_at) DO NOTHING
+  RETURNING id, account_id, device_id, counter, value, read_at, reason
+)
+INSERT INTO service_events (source_key, account_id, device_id, kind, code, severity, detail, at)
+SELECT 'meter_read:' || id, account_id, device_id, 'meter_read_rejected', reason, 'warning',
+       jsonb_build_object('meter_read_id', id, 'counter', counter, 'value', value), read_at
+FROM reads WHERE reason IS NOT NULL
+ON CONFLICT (source_key) DO NOTHING
+)SQL";
+
+bool IsPrintedPages(const std::string& counter) {
+  return counter == "total-impressions" || counter == "black-impressions" || counter == "color-impressions" ||
+         counter == "print-impressions" || counter == "copy-impressions" || counter == "fax-impressions" ||
+         counter == "large-impressions" || counter == "sheets";
+}
+
+std::optional<double> Speed(const pqxx::field& field) {
+  if (field.is_null()) return std::nullopt;
+  try {
+    std::size_t used = 0;
+    const std::string text = field.as<std::string>();
+    const double value = std::stod(text, &used);
+    if (used != text.size() || !std::isfinite(value) || value <= 0) return std::nullopt;
+    return value;
+  } catch (const std::exception&) {
+    return std::nullopt;  // a property is free text: an unusable speed is no speed
+  }
+}
+
+template <class T>
+std::optional<T> Optional(const pqxx::field& field) {
+  if (field.is_null()) return std::nullopt;
+  return field.as<T>();
+}
+
+}  // namespace
+
+MeterJudgement JudgeMeterRead(const MeterReadFacts& facts, const MeterReadOptions& options) {
+  if (!facts.previous || !facts.previous_read_at) return {};
+  const double previous_at = *facts.previous_read_at;
+  // A reset or meter replacement reported after the previous read explains any value.
+  if (facts.reset_at && *facts.reset_at > previous_at && *facts.reset_at <= facts.read_at) return {};
+  if (facts.value < *facts.previous) return {false, "counter_decreased"};
+  const double per_minute = (IsPrintedPages(facts.counter) && facts.speed_ppm)
+                                ? *facts.speed_ppm
+                                : static_cast<double>(options.max_pages_per_minute);
+  const double minutes = (facts.read_at - previous_at) / 60.0;
+  const double allowed = std::max(1.0, std::ceil(per_minute * minutes));
+  if (static_cast<double>(facts.value - *facts.previous) > allowed) return {false, "implausible_increase"};
+  return {};
+}
+
+void DeriveMeterReads(pqxx::transaction_base& tx, const std::vector<PipelineJob>& jobs,
+                      const MeterReadOptions& options) {
+  json input = json::array();
+  for (const auto& job : jobs) {
+    input.push_back({{"upload_id", job.upload_id}, {"account_id", job.account_id}, {"devices", json::parse(job.devices)}});
+  }
+  json reads = json::array();
+  // Rows come ordered by (device, counter, read time): a billable read earlier in this call
+  // is the previous read of a later one when it is newer than the stored previous one.
+  std::string last_key;
+  std::optional<std::int64_t> batch_value;
+  std::optional<double> batch_read_at;
+  for (const auto& row : tx.exec_params(kFacts, input.dump())) {
+    MeterReadFacts facts;
+    const std::string device_id = row[0].as<std::string>();
+    facts.counter = row[2].as<std::string>();
+    const std::string key = device_id + '\n' + facts.counter;
+    if (key != last_key) {
+      last_key = key;
+      batch_value.reset();
+      batch_read_at.reset();
+    }
+    facts.value = row[4].as<std::int64_t>();
+    facts.read_at = row[5].as<double>();
+    facts.reset_at = Optional<double>(row[6]);
+    facts.previous = Optional<std::int64_t>(row[7]);
+    facts.previous_read_at = Optional<double>(row[8]);
+    if (batch_read_at && (!facts.previous_read_at || *batch_read_at > *facts.previous_read_at)) {
+      facts.previous = batch_value;
+      facts.previous_read_at = batch_read_at;
+    }
+    facts.speed_ppm = Speed(row[9]);
+    const MeterJudgement judgement = JudgeMeterRead(facts, options);
+    if (judgement.billable) {
+      batch_value = facts.value;
+      batch_read_at = facts.read_at;
+    }
+    reads.push_back({{"account_id", row[10].as<std::string>()},
+                     {"upload_id", row[11].as<std::string>()},
+                     {"device_id", device_id},
+                     {"serial", row[1].as<std::string>()},
+                     {"counter", facts.counter},
+                     {"value", facts.value},
+                     {"read_at", row[3].as<std::string>()},
+                     {"status", judgement.billable ? "billable" : "rejected"},
+                     {"reason", judgement.billable ? json(nullptr) : json(judgement.reason)}});
+  }
+  if (reads.empty()) return;
+  tx.exec_params(kInsert, reads.dump());
+}
+
+}  // namespace fleetcomm::storage

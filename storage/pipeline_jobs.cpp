@@ -1,0 +1,199 @@
+#include "storage/pipeline_jobs.hpp"
+
+#include "storage/db_task.hpp"
+#include "storage/device_events.hpp"
+
+#include <nlohmann/json.hpp>
+#include <pqxx/pqxx>
+
+#include <algorithm>
+
+namespace fleetcomm::storage {
+namespace {
+
+using nlohmann::json;
+
+// Only accounts that subscribe get a job, so the flags in force when the upload arrived
+// decide; a pipeline with nothing to look at gets no job.
+constexpr const char* kEnqueue = R"SQL(
+INSERT INTO pipeline_jobs (pipeline, upload_id, account_id, devices)
+SELECT p.pipeline, $1, a.id, p.devices
+FROM accounts a
+CROSS JOIN (VALUES ('meter_reads', $3::jsonb), ('supplies', $4::jsonb), ('diagnostics', $5::jsonb)) AS p(pipeline, devices)
+WHERE a.id = $2 AND jsonb_array_length(p.devices) > 0
+  AND CASE p.pipeline WHEN 'meter_reads' THEN a.meter_billing WHEN 'supplies' THEN a.supplies_contract ELSE true END
+ON CONFLICT (pipeline, upload_id) DO NOTHING
+)SQL";
+
+constexpr const char* kClaim =
+    "SELECT id, pipeline, upload_id, account_id, devices::text, attempts FROM pipeline_jobs "
+    "WHERE finished_at IS NULL AND run_after <= now() ORDER BY run_after, id LIMIT $1 FOR UPDATE SKIP LOCKED";
+
+// ON CONFLICT DO UPDATE locks each row like FOR UPDATE; rows are taken in key order, so two
+// batches sharing devices wait for each other instead of deadlocking.
+constexpr const char* kLockDevices = R"SQL(
+INSERT INTO pipeline_device_locks (device_id)
+SELECT DISTINCT d->>'device_id' FROM pipeline_jobs j, jsonb_array_elements(j.devices) d
+WHERE j.id = ANY($1::bigint[]) ORDER BY 1
+ON CONFLICT (device_id) DO UPDATE SET device_id = EXCLUDED.device_id
+)SQL";
+
+constexpr const char* kFinished =
+    "UPDATE pipeline_jobs SET finished_at = now(), attempts = attempts + 1, last_error = NULL WHERE id = $1";
+
+constexpr const char* kFinishedAll =
+    "UPDATE pipeline_jobs SET finished_at = now(), attempts = attempts + 1, last_error = NULL "
+    "WHERE id = ANY($1::bigint[])";
+
+constexpr const char* kFailed =
+    "UPDATE pipeline_jobs SET attempts = attempts + 1, last_error = $2, "
+    "run_after = now() + make_interval(secs => $3) WHERE id = $1";
+
+std::string BigintArrayLiteral(const std::vector<PipelineJob>& jobs) {
+  std::string out = "{";
+  for (const auto& job : jobs) out += (out.size() > 1 ? "," : "") + std::to_string(job.id);
+  return out + "}";
+}
+
+}  // namespace
+
+void EnqueuePipelineWork(pqxx::transaction_base& tx, const std::string& upload_id, const std::string& account_id,
+                         const protocol::Report& report, const std::map<std::size_t, std::string>& bound) {
+  json counters = json::array(), supplies = json::array(), diagnostics = json::array();
+  for (const auto& [index, device_id] : bound) {
+    const auto& device = report.devices[index];
+    if (device.counters && !device.counters->items.empty()) {
+      counters.push_back({{"device_id", device_id}, {"read_at", device.counters->read_at.value_or(report.generated_at)}});
+    }
+    // Supply readings are stored at the report's time.
+    if (!device.supplies.empty()) supplies.push_back({{"device_id", device_id}, {"read_at", report.generated_at}});
+    if (device.status || !device.faults.empty()) {
+      // The alerts travel in the job: the device's snapshot may be replaced by a later
+      // report before the step runs. No Status element: alerts unknown, not all cleared.
+      json alerts = nullptr;
+      if (device.status) {
+        alerts = json::object();
+        for (const auto& alert : device.status->alerts) {
+          alerts[alert.code] = {{"severity", alert.severity},
+                                {"description", alert.description ? json(*alert.description) : json(nullptr)},
+                                {"at", alert.at ? json(*alert.at) : json(nullptr)}};
+        }
+      }
+      diagnostics.push_back({{"device_id", device_id}, {"generated_at", report.generated_at}, {"alerts", alerts}});
+    }
+  }
+  if (counters.empty() && supplies.empty() && diagnostics.empty()) return;
+  tx.exec_params(kEnqueue, upload_id, account_id, counters.dump(), supplies.dump(), diagnostics.dump());
+}
+
+std::chrono::seconds RetryDelay(const PipelineOptions& options, int failures) {
+  long long delay = options.retry_base.count();
+  for (int i = 1; i < failures && delay < options.retry_max.count(); ++i) delay *= 2;
+  return std::chrono::seconds(std::min<long long>(delay, options.retry_max.count()));
+}
+
+PipelineSteps DefaultPipelineSteps(const PipelineOptions& options) {
+  const MeterReadOptions meter = options.meter;
+  const SupplyOptions supplies = options.supplies;
+  return {{"meter_reads", [meter](pqxx::transaction_base& tx, const std::vector<PipelineJob>& jobs) {
+             DeriveMeterReads(tx, jobs, meter);
+           }},
+          {"supplies", [supplies](pqxx::transaction_base& tx, const std::vector<PipelineJob>& jobs) {
+             // One job after the other: each sees the orders the previous one opened.
+             for (const auto& job : jobs) DeriveSupplyOrders(tx, job, supplies);
+           }},
+          {"diagnostics", [](pqxx::transaction_base& tx, const std::vector<PipelineJob>& jobs) {
+             DeriveServiceEvents(tx, jobs);
+           }}};
+}
+
+StorageResult<PipelineBatch> RunPipelineBatch(pqxx::connection_base& conn, const PipelineOptions& options) {
+  return RunPipelineBatch(conn, options, DefaultPipelineSteps(options));
+}
+
+namespace {
+
+// A step failed on the fast path: the batch is rolled back and run again step by step.
+struct StepFailedUnisolated {};
+
+const PipelineStep& StepFor(const PipelineSteps& steps, const PipelineJob& job) {
+  auto found = steps.find(job.pipeline);
+  if (found == steps.end()) throw std::runtime_error("no step for pipeline " + job.pipeline);
+  return found->second;
+}
+
+// `isolate` false: every step in the one transaction, then all marked finished by one
+// statement (the common case, a few round trips per job). True: each step in a savepoint,
+// so that a failing one is rolled back alone and recorded.
+PipelineBatch RunBatchOnce(pqxx::connection_base& conn, const PipelineOptions& options, const PipelineSteps& steps,
+                           bool isolate) {
+  pqxx::work tx(conn);
+  std::vector<PipelineJob> jobs;
+  for (const auto& row : tx.exec_params(kClaim, options.batch_size)) {
+    jobs.push_back({row[0].as<long long>(), row[1].as<std::string>(), row[2].as<std::string>(),
+                    row[3].as<std::string>(), row[4].as<std::string>(), row[5].as<int>()});
+  }
+  PipelineBatch batch;
+  batch.claimed = static_cast<int>(jobs.size());
+  if (jobs.empty()) return batch;
+  tx.exec_params(kLockDevices, BigintArrayLiteral(jobs));
+  if (!isolate) {
+    try {
+      // One call per pipeline, with its jobs in claim order.
+      std::map<std::string, std::vector<PipelineJob>> by_pipeline;
+      for (const auto& job : jobs) by_pipeline[job.pipeline].push_back(job);
+      for (const auto& [pipeline, group] : by_pipeline) StepFor(steps, group.front())(tx, group);
+    } catch (const pqxx::broken_connection&) {
+      throw;  // nothing was committed: the jobs stay due
+    } catch (const std::exception&) {
+      throw StepFailedUnisolated{};  // tx's destructor rolls everything back
+    }
+    tx.exec_params(kFinishedAll, BigintArrayLiteral(jobs));
+    tx.commit();
+    batch.done = batch.claimed;
+    return batch;
+  }
+  for (const auto& job : jobs) {
+    // A plain SAVEPOINT: the step's writes are undone by ROLLBACK TO, whatever the step did
+    // with the transaction object.
+    std::string error;
+    tx.exec("SAVEPOINT pipeline_step");
+    try {
+      StepFor(steps, job)(tx, {job});
+      tx.exec("RELEASE SAVEPOINT pipeline_step");
+    } catch (const pqxx::broken_connection&) {
+      throw;
+    } catch (const std::exception& e) {
+      error = e.what();
+      if (error.empty()) error = "step failed";
+      tx.exec("ROLLBACK TO SAVEPOINT pipeline_step");
+    }
+    if (error.empty()) {
+      tx.exec_params(kFinished, job.id);
+      ++batch.done;
+    } else {
+      const auto delay = RetryDelay(options, job.attempts + 1);
+      tx.exec_params(kFailed, job.id, error.substr(0, 2000), static_cast<double>(delay.count()));
+      ++batch.failed;
+    }
+  }
+  tx.commit();
+  return batch;
+}
+
+}  // namespace
+
+StorageResult<PipelineBatch> RunPipelineBatch(pqxx::connection_base& conn, const PipelineOptions& options,
+                                              const PipelineSteps& steps) {
+  try {
+    try {
+      return RunBatchOnce(conn, options, steps, false);
+    } catch (const StepFailedUnisolated&) {
+      return RunBatchOnce(conn, options, steps, true);
+    }
+  } catch (...) {
+    return TranslateCurrentException();
+  }
+}
+
+}  // namespace fleetcomm::storage

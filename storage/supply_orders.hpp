@@ -1,0 +1,51 @@
+#pragma once
+// Supplies replenishment (REQUIREMENTS.md R5.2): for accounts with a supplies contract, a
+// supply that falls to the account's threshold (or reports low/empty) opens one order while
+// none is open for it; the order is fulfilled when a new supply is seen (its serial changes,
+// or its level rises by the refill margin above the lowest level seen while open). Every
+// change is a supply-order feed event. Downstream marks orders shipped or cancelled.
+#include "storage/storage_error.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace pqxx {
+class connection_base;
+class transaction_base;
+}  // namespace pqxx
+
+namespace fleetcomm::storage {
+
+struct PipelineJob;
+
+struct SupplyOptions {
+  int refill_margin_percent = 30;
+};
+
+struct SupplyFacts {
+  std::optional<std::int64_t> level, capacity;
+  std::optional<std::string> state, serial;
+  int low_percent = 20;  // the account's threshold
+};
+
+// Level -3 ("some remaining") never triggers by itself; `empty` always does; otherwise
+// `low`, or a percent at or below the threshold (capacity 0, -1, -2: no percent).
+bool SupplyNeedsOrder(const SupplyFacts& facts);
+
+// A new supply: another serial than when the order opened, or a percent at least `margin`
+// points above the lowest seen while the order was open.
+bool SupplyReplaced(const SupplyFacts& facts, const std::optional<std::string>& opened_serial,
+                    std::optional<double> lowest_percent, int margin_percent);
+
+// The supplies pipeline step.
+void DeriveSupplyOrders(pqxx::transaction_base& tx, const PipelineJob& job, const SupplyOptions& options);
+
+enum class OrderStatusOutcome { kChanged, kUnchanged, kNotFound, kConflict };
+
+// POST /api/v1/supply-orders/{id}/status: opened -> shipped; opened or shipped -> cancelled;
+// the same status again changes nothing; anything else (fulfilled, or back) is a conflict.
+StorageResult<OrderStatusOutcome> SetSupplyOrderStatus(pqxx::connection_base& conn, const std::string& order_id,
+                                                       const std::string& status);
+
+}  // namespace fleetcomm::storage

@@ -1,0 +1,251 @@
+// The downstream feeds through the real binary (PROTOCOL.md 4.5): a consumer that reads,
+// restarts from its last cursor and reads again while uploads arrive gets every item once;
+// the pipelines run inside `serve` and in a separate `fleetcomm jobs` process at once.
+#include "tests/support/child_process.hpp"
+#include "tests/support/fleet_actors.hpp"
+#include "tools/report_writer.hpp"
+#include "tools/sample_device.hpp"
+#include "tools/zip_writer.hpp"
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <set>
+#include <thread>
+
+using fleetcomm::testing::CreateAccount;
+using fleetcomm::testing::CreateOperatorToken;
+using fleetcomm::testing::OperatorCall;
+using fleetcomm::testing::PostUpload;
+using fleetcomm::testing::QueryNumber;
+using fleetcomm::testing::RunningFleetcomm;
+using nlohmann::json;
+
+namespace {
+
+std::string ReportId(int n) {
+  char id[40];
+  std::snprintf(id, sizeof id, "00000000-0000-4000-8000-%012d", n);
+  return id;
+}
+
+// Upload n of a device read `n` hours after the first, 100 pages more each time.
+std::string CounterUploadZip(int n, const std::string& serial) {
+  auto report = fleetcomm::tools::SampleDeviceReport(ReportId(n), serial, 10000 + 100 * n);
+  char read_at[32];
+  std::snprintf(read_at, sizeof read_at, "2026-11-%02dT%02d:00:00Z", 1 + n / 24, n % 24);
+  report.generated_at = read_at;
+  report.devices[0].counters->read_at = read_at;
+  return fleetcomm::tools::WriteZip({{"report.xml", fleetcomm::tools::WriteReportXml(report)}});
+}
+
+// `fleetcomm jobs --config FILE` as a second pipeline instance; stopped with SIGTERM.
+class JobsProcess {
+ public:
+  JobsProcess(const std::string& config_path, const std::string& log_path) {
+    const std::string binary = FLEETCOMM_BINARY;
+    std::vector<std::string> args = {binary, "jobs", "--config", config_path};
+    std::vector<char*> argv;
+    for (auto& arg : args) argv.push_back(arg.data());
+    argv.push_back(nullptr);
+    std::string path = "PATH=/usr/bin:/bin";
+    char* env[] = {path.data(), nullptr};
+    const int null_fd = ::open("/dev/null", O_RDONLY);
+    const int log_fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    pid_ = fleetcomm::testing::SpawnChild(argv.data(), env, null_fd, log_fd, log_fd);
+    ::close(null_fd);
+    ::close(log_fd);
+  }
+  ~JobsProcess() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+  }
+  // The exit status after SIGTERM (-1 when it did not exit normally).
+  int Stop() {
+    ::kill(pid_, SIGTERM);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+
+ private:
+  pid_t pid_ = -1;
+};
+
+}  // namespace
+
+TEST_CASE("feeds: a consumer restarting from its cursor gets every meter read once while uploads arrive",
+          "[e2e][feeds]") {
+  RunningFleetcomm fleetcomm({{"pipelines.poll_interval_ms", "20"}, {"pipelines.sequence_interval_ms", "20"},
+                              {"pipelines.batch_size", "3"}});
+  const std::string admin = CreateOperatorToken(fleetcomm, {"--role", "admin"});
+  const std::string consumer = CreateOperatorToken(fleetcomm, {"--role", "consumer"});
+  const std::string account = CreateAccount(fleetcomm, admin, {{"name", "Billing"}, {"meter_billing", true}});
+  const std::string manager = CreateOperatorToken(fleetcomm, {"--role", "account_manager", "--account", account});
+  fleetcomm::testing::ProvisionActiveDevice(fleetcomm, admin, account, fleetcomm.pki.device_xrx0001, "XRX0001");
+  fleetcomm::testing::ProvisionActiveDevice(fleetcomm, admin, account, fleetcomm.pki.device_xrx0002, "XRX0002");
+
+  // Who may read, and what a cursor is.
+  OperatorCall(fleetcomm, manager, "GET", "/api/v1/feeds/meter-reads", 403);
+  OperatorCall(fleetcomm, consumer, "GET", "/api/v1/devices", 403);
+  OperatorCall(fleetcomm, consumer, "GET", "/api/v1/feeds/meter-reads?after=abc", 422);
+  const json empty = OperatorCall(fleetcomm, consumer, "GET", "/api/v1/feeds/meter-reads", 200);
+  CHECK(empty["items"].empty());
+  CHECK(empty["next"].is_null());
+
+  // A second pipeline instance, alone, beside the one inside serve.
+  JobsProcess jobs(fleetcomm.config.path, fleetcomm.config.dir + "/jobs.log");
+
+  constexpr int kUploadsPerDevice = 15;
+  std::vector<unsigned> statuses;
+  std::thread uploader([&] {
+    for (int n = 1; n <= kUploadsPerDevice; ++n) {
+      statuses.push_back(PostUpload(fleetcomm, fleetcomm.pki.device_xrx0001, CounterUploadZip(n, "XRX0001")).status);
+      statuses.push_back(PostUpload(fleetcomm, fleetcomm.pki.device_xrx0002, CounterUploadZip(n, "XRX0002")).status);
+    }
+  });
+
+  // The consumer keeps only its cursor; every third page it "restarts" (forgets everything else).
+  constexpr std::size_t kExpected = 2 * 2 * kUploadsPerDevice;  // two devices, two counters
+  std::vector<std::string> received;
+  std::string cursor;
+  int pages = 0;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (received.size() < kExpected && std::chrono::steady_clock::now() < deadline) {
+    const std::string target = "/api/v1/feeds/meter-reads?limit=7" + (cursor.empty() ? "" : "&after=" + cursor);
+    const json page = OperatorCall(fleetcomm, ++pages % 3 == 0 ? admin : consumer, "GET", target, 200);
+    for (const auto& item : page["items"]) {
+      CHECK(item["status"] == "billable");
+      received.push_back(item["id"].get<std::string>() + " " + item["serial"].get<std::string>() + " " +
+                         item["counter"].get<std::string>() + " " + item["read_at"].get<std::string>());
+    }
+    if (page["items"].empty()) {
+      CHECK(page["next"].is_null());
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));  // polling an idle feed, not waiting for a log line
+    } else {
+      cursor = page["next"].get<std::string>();
+    }
+  }
+  uploader.join();
+  for (unsigned status : statuses) CHECK(status == 201);
+  CHECK(jobs.Stop() == 0);
+
+  REQUIRE(received.size() == kExpected);
+  const std::set<std::string> unique(received.begin(), received.end());
+  CHECK(unique.size() == kExpected);
+  std::set<std::string> keys;  // (serial, counter, read time) without the id
+  for (const auto& item : received) keys.insert(item.substr(item.find(' ') + 1));
+  CHECK(keys.size() == kExpected);
+  CHECK(QueryNumber(fleetcomm, "SELECT count(*) FROM meter_reads") == static_cast<long long>(kExpected));
+  // Nothing more arrives after the last item, and reading past it again repeats nothing.
+  const json tail = OperatorCall(fleetcomm, consumer, "GET", "/api/v1/feeds/meter-reads?after=" + cursor, 200);
+  CHECK(tail["items"].empty());
+}
+
+namespace {
+
+// Reads a whole feed as a consumer that keeps only its cursor, restarting (a new connection,
+// nothing remembered but the cursor) after every page of `limit` items.
+std::vector<json> ReadFeedRestarting(const RunningFleetcomm& fleetcomm, const std::string& token,
+                                     const std::string& feed, int limit) {
+  std::vector<json> items;
+  std::string cursor;
+  for (;;) {
+    const json page = OperatorCall(fleetcomm, token, "GET",
+                                   "/api/v1/feeds/" + feed + "?limit=" + std::to_string(limit) +
+                                       (cursor.empty() ? "" : "&after=" + cursor),
+                                   200);
+    if (page["items"].empty()) return items;
+    for (const auto& item : page["items"]) items.push_back(item);
+    cursor = page["next"].get<std::string>();
+  }
+}
+
+}  // namespace
+
+TEST_CASE("feeds: a day of hourly reports gives billable reads, one fulfilled order and service events, read once",
+          "[e2e][feeds]") {
+  RunningFleetcomm fleetcomm({{"pipelines.poll_interval_ms", "20"}, {"pipelines.sequence_interval_ms", "20"}});
+  const std::string admin = CreateOperatorToken(fleetcomm, {"--role", "admin"});
+  const std::string consumer = CreateOperatorToken(fleetcomm, {"--role", "consumer"});
+  const std::string account = CreateAccount(
+      fleetcomm, admin, {{"name", "Day"}, {"meter_billing", true}, {"supplies_contract", true}, {"supply_low_percent", 15}});
+  fleetcomm::testing::ProvisionActiveDevice(fleetcomm, admin, account, fleetcomm.pki.device_xrx0001, "XRX0001");
+
+  // Hour h: 120 pages more each hour; the black toner falls 2 points an hour from 40% and is
+  // replaced at 20:00; its alert is on while it is at or below 15%; a jam at 10:00.
+  std::string order_id;
+  for (int hour = 0; hour < 24; ++hour) {
+    auto report = fleetcomm::tools::SampleDeviceReport(ReportId(1000 + hour), "XRX0001", 50000 + 120 * hour);
+    char at[32];
+    std::snprintf(at, sizeof at, "2026-11-24T%02d:00:00Z", hour);
+    report.generated_at = at;
+    auto& device = report.devices[0];
+    device.counters->read_at = at;
+    const bool replaced = hour >= 20;
+    const std::int64_t percent = replaced ? 100 : 40 - 2 * hour;
+    device.supplies[0].level = 300 * percent;  // capacity 30000
+    device.supplies[0].serial = replaced ? "TC0002" : "TC0001";
+    device.status->alerts.clear();
+    if (percent <= 15) {
+      device.status->alerts.push_back({"09-582-00", "warning", "marker", std::nullopt, "Black toner low", at});
+    }
+    if (hour >= 10) device.faults.insert(device.faults.begin(), {"75-531-00", "2026-11-24T10:00:00Z", "tray 2", "Jam"});
+    const auto zip = fleetcomm::tools::WriteZip({{"report.xml", fleetcomm::tools::WriteReportXml(report)}});
+    REQUIRE(PostUpload(fleetcomm, fleetcomm.pki.device_xrx0001, zip).status == 201);
+    if (hour == 18) {
+      // Downstream ships the order before the new cartridge is seen.
+      while (QueryNumber(fleetcomm, "SELECT count(*) FROM pipeline_jobs WHERE finished_at IS NULL") > 0) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));  // polling the job table, not a log
+      }
+      const auto orders = ReadFeedRestarting(fleetcomm, consumer, "supply-orders", 1);
+      REQUIRE(orders.size() == 1);
+      order_id = orders[0]["order_id"].get<std::string>();
+      OperatorCall(fleetcomm, consumer, "POST", "/api/v1/supply-orders/" + order_id + "/status", 200,
+                   {{"status", "shipped"}});
+      OperatorCall(fleetcomm, consumer, "POST", "/api/v1/supply-orders/" + order_id + "/status", 422,
+                   {{"status", "opened"}});
+      OperatorCall(fleetcomm, consumer, "POST", "/api/v1/supply-orders/so_unknown/status", 404, {{"status", "shipped"}});
+    }
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (QueryNumber(fleetcomm, "SELECT (SELECT count(*) FROM pipeline_jobs WHERE finished_at IS NULL) + "
+                                "(SELECT count(*) FROM meter_reads WHERE seq IS NULL) + "
+                                "(SELECT count(*) FROM supply_order_events WHERE seq IS NULL) + "
+                                "(SELECT count(*) FROM service_events WHERE seq IS NULL)") > 0 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+
+  const auto reads = ReadFeedRestarting(fleetcomm, consumer, "meter-reads", 5);
+  CHECK(reads.size() == 48);  // two counters, 24 reads each
+  for (const auto& read : reads) CHECK(read["status"] == "billable");
+  const auto orders = ReadFeedRestarting(fleetcomm, consumer, "supply-orders", 2);
+  std::vector<std::string> order_events;
+  for (const auto& event : orders) {
+    CHECK(event["order_id"] == order_id);
+    order_events.push_back(event["event"].get<std::string>());
+  }
+  CHECK(order_events == std::vector<std::string>{"opened", "shipped", "fulfilled"});
+  const auto events = ReadFeedRestarting(fleetcomm, consumer, "service-events", 3);
+  std::multiset<std::string> kinds;
+  for (const auto& event : events) kinds.insert(event["kind"].get<std::string>() + " " + event["code"].get<std::string>());
+  CHECK(kinds == std::multiset<std::string>{"alert_raised 09-582-00", "alert_cleared 09-582-00", "fault 75-530-00",
+                                            "fault 75-531-00"});
+  // Fulfilled is final.
+  OperatorCall(fleetcomm, consumer, "POST", "/api/v1/supply-orders/" + order_id + "/status", 409,
+               {{"status", "cancelled"}});
+  // Read again from the start: the same items in the same order.
+  CHECK(ReadFeedRestarting(fleetcomm, consumer, "service-events", 1000) == events);
+}
