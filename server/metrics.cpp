@@ -53,6 +53,14 @@ ServerMetrics::ServerMetrics() : registry_(std::make_shared<prometheus::Registry
   identity_lookups_ = &BuildCounter().Name("fleetcomm_identity_lookups_total")
                            .Help("Client identities read from the database (the rest came from connection caches)")
                            .Register(*registry_).Add({});
+  audit_written_ = &BuildCounter().Name("fleetcomm_audit_entries_written_total")
+                        .Help("Audit entries written by the batch writer (entries of changes commit with them)")
+                        .Register(*registry_).Add({});
+  audit_dropped_ = &BuildCounter().Name("fleetcomm_audit_entries_dropped_total")
+                        .Help("Audit entries dropped because the writer's queue was full")
+                        .Register(*registry_).Add({});
+  audit_queued_ = &BuildGauge().Name("fleetcomm_audit_queue_entries")
+                       .Help("Audit entries waiting for the batch writer").Register(*registry_).Add({});
 }
 
 ServerMetrics::~ServerMetrics() = default;
@@ -82,6 +90,10 @@ void ServerMetrics::HandshakeFailed(ListenerKind listener, std::string_view reas
 void ServerMetrics::Overloaded(ListenerKind listener) { overloaded_->Add({{"listener", Name(listener)}}).Increment(); }
 
 void ServerMetrics::IdentityLookedUp() { identity_lookups_->Increment(); }
+
+void ServerMetrics::AuditWritten(std::size_t entries) { audit_written_->Increment(static_cast<double>(entries)); }
+void ServerMetrics::AuditDropped(std::size_t entries) { audit_dropped_->Increment(static_cast<double>(entries)); }
+void ServerMetrics::SetAuditQueued(std::size_t entries) { audit_queued_->Set(static_cast<double>(entries)); }
 
 void ServerMetrics::SetDatabaseUp(bool up) { database_up_->Add({}).Set(up ? 1 : 0); }
 

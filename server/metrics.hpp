@@ -34,6 +34,10 @@ class ServerMetrics {
   void Overloaded(ListenerKind listener);
   void SetDatabaseUp(bool up);
   void IdentityLookedUp();
+  // Audit entries of the batch writer: written, dropped (queue full), waiting.
+  void AuditWritten(std::size_t entries);
+  void AuditDropped(std::size_t entries);
+  void SetAuditQueued(std::size_t entries);
 
   // Prometheus text exposition format, with the pool gauges refreshed first.
   std::string Serialize(const storage::DbPoolStats& pool);
@@ -53,6 +57,9 @@ class ServerMetrics {
   prometheus::Family<prometheus::Counter>* pool_tasks_;
   prometheus::Family<prometheus::Gauge>* database_up_;
   prometheus::Counter* identity_lookups_;
+  prometheus::Counter* audit_written_;
+  prometheus::Counter* audit_dropped_;
+  prometheus::Gauge* audit_queued_;
   std::mutex scrape_mutex_;
   double reported_wait_seconds_ = 0;
   std::uint64_t reported_tasks_ = 0;

@@ -3,6 +3,7 @@
 #include "auth/agent_certificate_issuer.hpp"
 #include "auth/trust_anchor.hpp"
 #include "jobs/periodic_runner.hpp"
+#include "server/audit_writer.hpp"
 #include "server/blocking_db.hpp"
 #include "server/device_routes.hpp"
 #include "server/listener.hpp"
@@ -10,6 +11,7 @@
 #include "server/operator_routes.hpp"
 #include "server/ops_routes.hpp"
 #include "storage/action_delivery.hpp"
+#include "storage/audit_chain.hpp"
 #include "storage/embedded.hpp"
 #include "storage/migrator.hpp"
 #include "storage/retention.hpp"
@@ -99,13 +101,16 @@ class RunningServer {
                                     : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))),
         agent_issuer_(MakeAgentIssuer(config)),
         agent_anchor_(LoadAgentAnchor(config)),
-        state_{config_, pool_, cpu_, metrics_, agent_issuer_.get(), agent_anchor_, {}, {}, {}},
+        state_{config_, pool_, cpu_, metrics_, agent_issuer_.get(), agent_anchor_, audit_, {}, {}, {}},
         device_{ListenerKind::kDevice, device_router_, state_, {}},
         operator_{ListenerKind::kOperator, operator_router_, state_, {}},
         ops_{ListenerKind::kOps, ops_router_, state_, {}},
         io_(threads_),
         control_(asio::make_strand(io_)),
         pool_({config.DatabaseConnInfo(), config.database_pool_size, config.database_queue_limit}),
+        audit_(pool_, metrics_,
+               {config.audit_enabled, config.audit_flush_interval, static_cast<std::size_t>(config.audit_batch_entries),
+                static_cast<std::size_t>(config.audit_queue_entries)}),
         cpu_(static_cast<std::size_t>(threads_)),
         device_acceptor_(Bind(control_, config.device_listen, "device.listen")),
         operator_acceptor_(Bind(control_, config.operator_listen, "operator.listen")),
@@ -120,7 +125,10 @@ class RunningServer {
 
   void MaintainPartitionsBlocking() {
     const auto retention = std::chrono::hours(24 * config_.raw_upload_retention_days);
-    auto work = [retention](pqxx::connection_base& c) { return storage::MaintainPartitions(c, 3, retention); };
+    const auto audit_retention = std::chrono::hours(24 * config_.audit_retention_days);
+    auto work = [retention, audit_retention](pqxx::connection_base& c) {
+      return storage::MaintainPartitions(c, 3, retention, audit_retention);
+    };
     auto result = RunDbBlocking<storage::RetentionResult>(pool_, std::move(work));
     if (!result) throw std::runtime_error(result.error().detail);
     if (result->partitions_created + result->partitions_dropped > 0 || result->default_rows_deleted > 0) {
@@ -128,6 +136,14 @@ class RunningServer {
           {{"created", result->partitions_created}, {"dropped", result->partitions_dropped},
            {"default_rows_deleted", result->default_rows_deleted}});
     }
+  }
+
+  // Asynchronous to requests; one instance at a time (advisory lock), the others skip.
+  void SealAuditBlocking() {
+    auto work = [](pqxx::connection_base& c) { return storage::SealAuditEntries(c, 10000, 20); };
+    auto sealed = RunDbBlocking<storage::SealResult>(pool_, std::move(work));
+    if (!sealed) throw std::runtime_error(sealed.error().detail);
+    if (sealed->seals > 0) Log(LogLevel::kDebug, "audit_sealed", {{"seals", sealed->seals}, {"entries", sealed->entries}});
   }
 
   // Every instance runs it; SKIP LOCKED lets concurrent sweeps share the rows, not wait.
@@ -149,7 +165,9 @@ class RunningServer {
                                                   {"partition_maintenance", std::chrono::hours(1),
                                                    [this] { MaintainPartitionsBlocking(); }},
                                                   {"action_expiry", config_.action_expiry_interval,
-                                                   [this] { ExpireActionsBlocking(); }}},
+                                                   [this] { ExpireActionsBlocking(); }},
+                                                  {"audit_seal", config_.audit_seal_interval,
+                                                   [this] { SealAuditBlocking(); }}},
                   [](std::string_view task, std::string_view error) {
                     Log(LogLevel::kError, "job_failed", {{"job", task}, {"error", error}});
                   });
@@ -231,6 +249,8 @@ class RunningServer {
   asio::io_context io_;
   asio::strand<asio::io_context::executor_type> control_;
   storage::DbPool pool_;
+  // After pool_: its destructor writes the entries still queued through the pool.
+  AuditWriter audit_;
   // After pool_ and io_: its destructor joins workers that may still post completions to io_.
   asio::thread_pool cpu_;
   std::optional<jobs::PeriodicRunner> jobs_;

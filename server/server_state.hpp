@@ -20,6 +20,8 @@ class TrustAnchor;
 
 namespace fleetcomm::server {
 
+class AuditWriter;
+
 struct ServerState {
   const Config& config;
   storage::DbPool& pool;
@@ -27,6 +29,7 @@ struct ServerState {
   ServerMetrics& metrics;
   const auth::AgentCertificateIssuer* agent_issuer;  // null when agent.ca_key is not set
   const auth::TrustAnchor& agent_anchor;             // tells agents' certificates from devices'
+  AuditWriter& audit;                                 // batch writer of the audit log
   std::atomic<int> in_flight{0};
   std::atomic<bool> draining{false};
   ConnectionRegistry connections;

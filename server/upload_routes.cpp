@@ -95,6 +95,10 @@ asio::awaitable<HttpResponse> Upload(ServerState& state, RequestContext& context
       decoded.report.devices.front().serial != context.client_certificate->identity) {
     upload.refused.emplace_back(0, "serial does not match the client certificate");
   }
+  if (context.audit) {
+    upload.audit = context.audit->entry;
+    upload.audit->bytes_in = static_cast<long long>(context.request.body().size());
+  }
   auto work = [&upload, report = std::move(decoded.report)](pqxx::connection_base& c) mutable {
     upload.report = &report;
     return storage::StoreUpload(c, upload);
@@ -108,6 +112,7 @@ asio::awaitable<HttpResponse> Upload(ServerState& state, RequestContext& context
     }
     co_return StorageFailure(context, stored.error());
   }
+  if (context.audit && !stored->duplicate) context.audit->recorded = true;  // committed with the upload
   co_return Json(stored->duplicate ? 200 : 201, UploadAnswer(*stored));
 }
 

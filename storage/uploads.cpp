@@ -283,6 +283,15 @@ void StoreAgent(pqxx::work& tx, const NewUpload& upload, const std::string& uplo
   }
 }
 
+// The entry of a stored upload: bytes_out is the size of the answer the route sends (3.3).
+AuditEntry UploadAuditEntry(AuditEntry entry, const UploadOutcome& outcome) {
+  json answer = UploadOutcomeDocument(outcome);
+  answer["duplicate"] = false;
+  entry.status = 201;
+  entry.bytes_out = static_cast<long long>(answer.dump().size());
+  return entry;
+}
+
 }  // namespace
 
 json UploadOutcomeDocument(const UploadOutcome& outcome) {
@@ -331,6 +340,7 @@ StorageResult<UploadOutcome> StoreUpload(pqxx::connection_base& conn, const NewU
     if (upload.sender.kind == ClientKind::kAgent && report.agent) {
       StoreAgent(tx, upload, outcome.upload_id, received_at, job_consent);
     }
+    if (upload.audit) InsertAuditEntry(tx, UploadAuditEntry(*upload.audit, outcome));
     tx.commit();
     return outcome;
   } catch (...) {
