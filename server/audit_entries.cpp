@@ -74,6 +74,19 @@ void FinishAuditEntry(storage::AuditEntry& entry, const HttpResponse& response, 
   if (entry.status >= 400) entry.error_code = ErrorCodeOf(response.body());
 }
 
+std::optional<storage::AuditEntry> ChangeEntry(const RequestContext& context, int status) {
+  if (context.audit == nullptr) return std::nullopt;
+  storage::AuditEntry entry = context.audit->entry;
+  entry.status = status;
+  entry.bytes_in = static_cast<long long>(context.request.body().size());
+  entry.bytes_out = -1;
+  return entry;
+}
+
+void MarkRecorded(RequestContext& context) {
+  if (context.audit != nullptr) context.audit->recorded = true;
+}
+
 storage::AuditEntry HandshakeAuditEntry(ListenerKind listener, const ConnectionInfo& connection,
                                         std::string_view reason, std::string_view detail, std::string_view subject,
                                         std::string_view fingerprint) {

@@ -21,6 +21,15 @@ void DescribeRouteAccount(storage::AuditEntry& entry, const std::string& pattern
 void FinishAuditEntry(storage::AuditEntry& entry, const HttpResponse& response, std::size_t bytes_in,
                       double seconds);
 
+// For a storage call that inserts the request's entry in the transaction of its change:
+// a copy answered `status` (bytes out not known yet); nullopt when auditing is off.
+std::optional<storage::AuditEntry> ChangeEntry(const RequestContext& context, int status);
+inline const storage::AuditEntry* EntryOrNull(const std::optional<storage::AuditEntry>& entry) {
+  return entry ? &*entry : nullptr;
+}
+// After such a call inserted it: the request loop must not queue the entry again.
+void MarkRecorded(RequestContext& context);
+
 // A failed TLS handshake: no request id, the reason and what the client presented.
 storage::AuditEntry HandshakeAuditEntry(ListenerKind listener, const ConnectionInfo& connection,
                                         std::string_view reason, std::string_view detail, std::string_view subject,

@@ -161,7 +161,6 @@ class RequestLoop {
     if (match.route != nullptr) route_label_ = match.route->pattern;
     RequestContext context{header, request_id_, listener_.kind, connection_.remote_address, {}, {}, false, {}, {},
                            listener_.state.audit.enabled() ? &audit_ : nullptr};
-    if (match.route != nullptr) DescribeRouteAccount(audit_.entry, match.route->pattern, match.params);
     const Access access = match.route != nullptr ? match.route->access : DefaultAccess();
     auto refusal = co_await CheckAccess(access, context);
     DescribeClient(audit_.entry, connection_);
@@ -170,6 +169,8 @@ class RequestLoop {
       co_await AnswerError(*refusal, false);
       co_return "access_refused";
     }
+    // Only an authenticated request names an account by its path: anyone can write a path.
+    if (match.route != nullptr) DescribeRouteAccount(audit_.entry, match.route->pattern, match.params);
     if (match.route != nullptr && context.operator_principal &&
         !match.route->roles.Allows(context.operator_principal->role)) {
       const ApiError forbidden(ErrorCode::kForbidden, "this token's role may not use this endpoint");

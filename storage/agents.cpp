@@ -154,9 +154,11 @@ StorageResult<Page<Agent>> ListAgents(pqxx::connection_base& conn, const AgentFi
   }
 }
 
-StorageResult<std::optional<AgentRevocation>> RevokeAgent(pqxx::connection_base& conn, const std::string& id) {
+StorageResult<std::optional<AgentRevocation>> RevokeAgent(pqxx::connection_base& conn, const std::string& id,
+                                                         const AuditEntry* audit) {
   try {
     pqxx::work tx(conn);
+    const std::string before = audit ? AuditRowDocument(tx, AuditedTable::kAgents, id) : "";
     auto rows = tx.exec_params(kRevoke, id);
     std::optional<AgentRevocation> outcome;
     if (!rows.empty()) {
@@ -165,6 +167,7 @@ StorageResult<std::optional<AgentRevocation>> RevokeAgent(pqxx::connection_base&
       auto existing = tx.exec_params(kSelectById, id);
       if (!existing.empty()) outcome = AgentRevocation{ReadAgent(existing[0]), false};
     }
+    if (audit && outcome) InsertChangeEntry(tx, *audit, AuditedTable::kAgents, before, AuditRowDocument(tx, AuditedTable::kAgents, id));
     tx.commit();
     return outcome;
   } catch (...) {

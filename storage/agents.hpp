@@ -88,6 +88,7 @@ struct AgentRevocation {
   bool newly_revoked = false;  // false when it was revoked already
 };
 // Idempotent; nullopt when there is no such agent.
-StorageResult<std::optional<AgentRevocation>> RevokeAgent(pqxx::connection_base& conn, const std::string& id);
+StorageResult<std::optional<AgentRevocation>> RevokeAgent(pqxx::connection_base& conn, const std::string& id,
+                                                         const AuditEntry* audit = nullptr);
 
 }  // namespace fleetcomm::storage

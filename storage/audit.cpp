@@ -66,7 +66,7 @@ json EntryDocument(const AuditEntry& e) {
           {"path", OptionalText(e.path)},
           {"status", e.status == 0 ? json(nullptr) : json(e.status)},
           {"bytes_in", e.bytes_in},
-          {"bytes_out", e.bytes_out},
+          {"bytes_out", e.bytes_out < 0 ? json(nullptr) : json(e.bytes_out)},
           {"duration_ms", DurationMs(e)},
           {"error_code", OptionalText(e.error_code)},
           {"remote_address", OptionalText(e.remote_address)},
@@ -92,6 +92,28 @@ FROM ROWS FROM (jsonb_to_recordset($1::jsonb) AS (at timestamptz, listener text,
 ORDER BY r.ordinality
 )SQL";
 
+const char* RowQuery(AuditedTable table) {
+  switch (table) {
+    case AuditedTable::kAccounts: return "SELECT to_jsonb(t)::text FROM accounts t WHERE id = $1 FOR UPDATE";
+    case AuditedTable::kRegistrationKeys:
+      return "SELECT (to_jsonb(t) - 'key_sha256')::text FROM registration_keys t WHERE id = $1 FOR UPDATE";
+    case AuditedTable::kDevices: return "SELECT to_jsonb(t)::text FROM devices t WHERE id = $1 FOR UPDATE";
+    case AuditedTable::kAgents: return "SELECT to_jsonb(t)::text FROM agents t WHERE id = $1 FOR UPDATE";
+    case AuditedTable::kActions: return "SELECT to_jsonb(t)::text FROM actions t WHERE id = $1 FOR UPDATE";
+    case AuditedTable::kSoftwareReleases:
+      return "SELECT to_jsonb(t)::text FROM software_releases t WHERE id = $1 FOR UPDATE";
+  }
+  return "SELECT NULL::text WHERE false";
+}
+
+std::string AccountOf(AuditedTable table, const std::string& document) {
+  if (document.empty()) return {};
+  const json row = json::parse(document);
+  const char* field = table == AuditedTable::kAccounts ? "id" : "account_id";
+  const auto found = row.find(field);
+  return found != row.end() && found->is_string() ? found->get<std::string>() : std::string();
+}
+
 }  // namespace
 
 std::string AuditText(std::string_view bytes, std::size_t max_bytes) {
@@ -114,6 +136,20 @@ std::string AuditText(std::string_view bytes, std::size_t max_bytes) {
 
 void InsertAuditEntry(pqxx::transaction_base& tx, const AuditEntry& entry) {
   tx.exec_params(kInsert, Dump(json::array({EntryDocument(entry)})));
+}
+
+std::string AuditRowDocument(pqxx::transaction_base& tx, AuditedTable table, const std::string& id) {
+  const auto rows = tx.exec_params(RowQuery(table), id);
+  if (rows.empty() || rows[0][0].is_null()) return {};
+  return rows[0][0].as<std::string>();
+}
+
+void InsertChangeEntry(pqxx::transaction_base& tx, AuditEntry entry, AuditedTable table, std::string before,
+                       std::string after) {
+  if (entry.account_id.empty()) entry.account_id = AccountOf(table, after.empty() ? before : after);
+  entry.before_json = std::move(before);
+  entry.after_json = std::move(after);
+  InsertAuditEntry(tx, entry);
 }
 
 StorageResult<long long> InsertAuditEntries(pqxx::connection_base& conn, const std::vector<AuditEntry>& entries) {

@@ -41,7 +41,7 @@ struct AuditEntry {
   std::string path;  // AuditText, kAuditPathBytes
   int status = 0;
   long long bytes_in = 0;
-  long long bytes_out = 0;
+  long long bytes_out = 0;  // negative: not known when the entry was written (stored as null)
   long long duration_ms = 0;
   // When set, duration_ms is measured from here at insert time (entries committed with
   // their change: the time up to the commit).
@@ -56,6 +56,19 @@ struct AuditEntry {
 
 // Inside a caller's transaction: the entry commits or rolls back with the change it records.
 void InsertAuditEntry(pqxx::transaction_base& tx, const AuditEntry& entry);
+
+// The tables whose rows operator changes record before and after.
+enum class AuditedTable { kAccounts, kRegistrationKeys, kDevices, kAgents, kActions, kSoftwareReleases };
+
+// The row as JSON text (digests of secrets left out), locked for the rest of the
+// transaction so that the change that follows starts from exactly this; "" when absent.
+std::string AuditRowDocument(pqxx::transaction_base& tx, AuditedTable table, const std::string& id);
+
+// An operator change's entry with its before and after ("" for none), in the change's
+// transaction. Without an account of its own, the entry takes the row's (account_id, or
+// the id of an account).
+void InsertChangeEntry(pqxx::transaction_base& tx, AuditEntry entry, AuditedTable table, std::string before,
+                       std::string after);
 
 // A batch in one statement and one transaction; returns how many were written.
 StorageResult<long long> InsertAuditEntries(pqxx::connection_base& conn, const std::vector<AuditEntry>& entries);

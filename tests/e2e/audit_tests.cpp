@@ -146,8 +146,29 @@ TEST_CASE("audit: account managers see their accounts' entries only; consumers n
   REQUIRE_FALSE(own["items"].empty());
   for (const auto& item : own["items"]) CHECK(item["account_id"] == mine);
   CHECK(OperatorCall(fleetcomm, manager, "GET", "/api/v1/audit?account=" + theirs, 200)["items"].empty());
-  // Everything the admin did without an account (creating them) is not the manager's either.
-  CHECK(OperatorCall(fleetcomm, manager, "GET", "/api/v1/audit?path=/api/v1/accounts&status=201", 200)["items"].empty());
+  // Of the two creations, the manager sees that of its own account only.
+  const json created = OperatorCall(fleetcomm, manager, "GET", "/api/v1/audit?path=/api/v1/accounts&status=201", 200);
+  REQUIRE(created["items"].size() == 1);
+  CHECK(created["items"][0]["after"]["id"] == mine);
+  // Refusals before anyone was identified have no account: not the manager's.
+  HttpClient stranger(fleetcomm.config.ports.operator_api, ClientTls(fleetcomm.pki));
+  REQUIRE(stranger.Get("/api/v1/accounts/" + mine, {{"Authorization", "Bearer nope"}}).status == 401);
+  CHECK(OperatorCall(fleetcomm, manager, "GET", "/api/v1/audit?status=401", 200)["items"].empty());
+  // A change by the manager: its entry committed with it, before and after included.
+  HttpClient client(fleetcomm.config.ports.operator_api, ClientTls(fleetcomm.pki));
+  const auto renamed = client.Request("PATCH", "/api/v1/accounts/" + mine, {{"Authorization", "Bearer " + manager}},
+                                      json{{"name", "Renamed"}}.dump());
+  REQUIRE(renamed.status == 200);
+  const json change = EntryOf(fleetcomm, manager, renamed.Header("X-Request-Id"));
+  CHECK(change["status"] == 200);
+  CHECK(change["method"] == "PATCH");
+  CHECK(change["account_id"] == mine);
+  CHECK(change["identity"]["kind"] == "operator");
+  CHECK(change["before"]["name"] == "Mine");
+  CHECK(change["after"]["name"] == "Renamed");
+  CHECK(fleetcomm::testing::QueryNumber(fleetcomm, "SELECT count(*) FROM audit_entries WHERE request_id = '" +
+                                                       renamed.Header("X-Request-Id") + "'") == 1);
+
   OperatorCall(fleetcomm, manager, "GET", "/api/v1/audit/verify", 403);
   OperatorCall(fleetcomm, consumer, "GET", "/api/v1/audit", 403);
 }

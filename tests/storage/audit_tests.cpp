@@ -253,3 +253,30 @@ TEST_CASE("audit: any bytes in a path or user agent are stored bounded and escap
   CHECK(stored["path"].get<std::string>().rfind("/rs/v1/\\u0001\\u007F\\xC3(\\xFF\\\\\\u000Aaaa", 0) == 0);
   CHECK(stored["user_agent"] == "\\u0000\xe2\x80\xa8\xf0\x9f\x96\xa8");  // U+2028 is printable
 }
+
+TEST_CASE("audit: an operator change commits its entry with the row before and after; a refused one none",
+          "[audit]") {
+  pqxx::connection conn(TempPostgres::Instance().CreateDatabase());
+  const AuditEntry request = Entry("change");
+  AccountFields fields;
+  fields.name = "Before";
+  auto created = CreateAccount(conn, fields, &request);
+  REQUIRE(created.has_value());
+  fields.name = "After";
+  AuditEntry patch = Entry("patch");
+  REQUIRE(PatchAccount(conn, created->id, fields, &patch).value());
+  AuditEntry missing = Entry("missing");
+  CHECK_FALSE(PatchAccount(conn, "ac_nobody", fields, &missing).value());
+
+  auto page = ListAuditEntries(conn, AuditFilter{}, "", 10);
+  REQUIRE(page.has_value());
+  REQUIRE(page->items.size() == 2);  // nothing for the account that does not exist
+  const json patched = json::parse(page->items[0]);
+  CHECK(patched["request_id"] == "patch");
+  CHECK(patched["account_id"] == created->id);
+  CHECK(patched["before"]["name"] == "Before");
+  CHECK(patched["after"]["name"] == "After");
+  const json creation = json::parse(page->items[1]);
+  CHECK(creation["before"].is_null());
+  CHECK(creation["after"]["id"] == created->id);
+}
