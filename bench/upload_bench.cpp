@@ -1,9 +1,10 @@
 // Upload throughput of the real binary over real mTLS keep-alive connections, against a
 // throwaway PostgreSQL (synchronous_commit on: every 201 is durable). Prints uploads/s,
-// devices/s, stored rows/s and latency percentiles.
+// devices/s, stored rows/s and latency percentiles, with the audit log on and off (each
+// round runs both, on a fresh server and database each; the medians are compared).
 //
 //   fleetcomm-upload-bench [--devices-per-report 1|100] [--connections 16] [--seconds 10]
-//                          [--pool 8] [--threads 0]
+//                          [--pool 8] [--threads 0] [--rounds 1] [--audit both|on|off]
 //
 // The load generator shares the machine with the server and PostgreSQL: figures are for
 // comparing builds on one machine, not absolute capacities.
@@ -23,6 +24,7 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <random>
 #include <thread>
 
@@ -39,18 +41,32 @@ struct Options {
   int seconds = 10;
   int pool = 8;
   int threads = 0;
+  int rounds = 1;
+  std::vector<bool> audit = {false, true};
+};
+
+struct Figures {
+  double uploads_per_second = 0;
+  long long failures = 0;
 };
 
 Options ParseOptions(int argc, char** argv) {
   Options options;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
+    if (flag == "--audit") {
+      const std::string mode = argv[i + 1];
+      if (mode != "both" && mode != "on" && mode != "off") throw std::runtime_error("--audit both|on|off");
+      options.audit = mode == "both" ? std::vector<bool>{false, true} : std::vector<bool>{mode == "on"};
+      continue;
+    }
     const int value = std::stoi(argv[i + 1]);
     if (flag == "--devices-per-report") options.devices_per_report = value;
     else if (flag == "--connections") options.connections = value;
     else if (flag == "--seconds") options.seconds = value;
     else if (flag == "--pool") options.pool = value;
     else if (flag == "--threads") options.threads = value;
+    else if (flag == "--rounds") options.rounds = std::max(1, value);
     else throw std::runtime_error("unknown flag " + flag);
   }
   return options;
@@ -157,16 +173,18 @@ double Percentile(std::vector<double>& sorted, double p) {
   return sorted[std::min(sorted.size() - 1, static_cast<std::size_t>(p * static_cast<double>(sorted.size())))];
 }
 
-}  // namespace
+double Median(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  return values.empty() ? 0 : values[values.size() / 2];
+}
 
-int main(int argc, char** argv) try {
-  const Options options = ParseOptions(argc, argv);
-  testing::TempPostgres::UseDurableSettings();  // every 201 on disk, as in production
+Figures Measure(const Options& options, bool audit) {
   testing::RunningFleetcomm fleetcomm(testing::ConfigOverrides{
       {"database.pool_size", std::to_string(options.pool)},
       {"server.threads", std::to_string(options.threads)},
       {"log.level", "warn"},
-      {"limits.max_in_flight", "100000"}});
+      {"limits.max_in_flight", "100000"},
+      {"audit.enabled", audit ? "true" : "false"}});
   auto clients = PrepareClients(fleetcomm, options);
 
   // Payloads are made before the clock starts: the generator must not compete with the server.
@@ -204,12 +222,36 @@ int main(int argc, char** argv) try {
   std::vector<double> all;
   for (auto& part : latencies) all.insert(all.end(), part.begin(), part.end());
   std::sort(all.begin(), all.end());
-  std::printf("devices/report=%d connections=%d pool=%d seconds=%.1f payload_bytes=%zu\n", options.devices_per_report,
-              options.connections, options.pool, elapsed, payloads[0][0].size());
+  std::printf("audit=%s devices/report=%d connections=%d pool=%d seconds=%.1f payload_bytes=%zu\n",
+              audit ? "on" : "off", options.devices_per_report, options.connections, options.pool, elapsed,
+              payloads[0][0].size());
   std::printf("uploads/s=%.0f devices/s=%.0f rows/s=%.0f failures=%lld p50_ms=%.2f p99_ms=%.2f\n",
               static_cast<double>(uploads) / elapsed,
               static_cast<double>(uploads) * options.devices_per_report / elapsed, static_cast<double>(rows) / elapsed,
               failures.load(), Percentile(all, 0.5), Percentile(all, 0.99));
+  std::fflush(stdout);
+  return {static_cast<double>(uploads) / elapsed, failures.load()};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) try {
+  const Options options = ParseOptions(argc, argv);
+  testing::TempPostgres::UseDurableSettings();  // every 201 on disk, as in production
+  std::map<bool, std::vector<double>> rates;
+  long long failures = 0;
+  for (int round = 0; round < options.rounds; ++round) {
+    for (bool audit : options.audit) {
+      const Figures figures = Measure(options, audit);
+      rates[audit].push_back(figures.uploads_per_second);
+      failures += figures.failures;
+    }
+  }
+  if (rates.size() == 2) {
+    const double off = Median(rates[false]), on = Median(rates[true]);
+    std::printf("median uploads/s: audit off=%.0f audit on=%.0f cost=%.1f%%\n", off, on,
+                off > 0 ? 100.0 * (off - on) / off : 0.0);
+  }
   return failures == 0 ? 0 : 1;
 } catch (const std::exception& e) {
   std::fprintf(stderr, "bench failed: %s\n", e.what());

@@ -105,6 +105,15 @@ TEST_CASE("audit: refused and accepted requests and failed handshakes are found 
   CHECK(stored["bytes_in"] == zip.size());
   CHECK(stored["bytes_out"] == upload.body.size());
 
+  // An enrolment commits its entry with the new agent, named as that agent.
+  const auto agent = fleetcomm::testing::EnrollTestAgent(fleetcomm, admin, account, fleetcomm.dir.path());
+  const json enrolments = PollAudit(fleetcomm, auditor, "/api/v1/audit?actor=agent:" + agent.id + "&path=/rs/v1/enroll",
+                                    [](const json& answer) { return !answer["items"].empty(); });
+  REQUIRE(enrolments["items"].size() == 1);
+  CHECK(enrolments["items"][0]["status"] == 201);
+  CHECK(enrolments["items"][0]["account_id"] == account);
+  CHECK(enrolments["items"][0]["after"]["id"] == agent.id);
+
   // The auditor's own reads are audited too, as an operator's.
   const json own = PollAudit(fleetcomm, auditor, "/api/v1/audit?actor=operator:2&path=/api/v1/audit",
                              [](const json& answer) { return !answer["items"].empty(); });
