@@ -79,13 +79,14 @@ json EntryDocument(const AuditEntry& e) {
 // Fields are escaped already; replacing keeps a missed invalid byte from losing an entry.
 std::string Dump(const json& documents) { return documents.dump(-1, ' ', false, json::error_handler_t::replace); }
 
-constexpr const char* kInsert = R"SQL(
+constexpr const char* kInsertHead = R"SQL(
 INSERT INTO audit_entries (at, listener, kind, request_id, identity_kind, identity_id, cert_fingerprint, account_id,
                            method, path, status, bytes_in, bytes_out, duration_ms, error_code, remote_address,
                            user_agent, detail, before, after)
 SELECT at, listener, kind, request_id, identity_kind, identity_id, cert_fingerprint, account_id, method, path, status,
        bytes_in, bytes_out, duration_ms, error_code, remote_address, user_agent, detail, before, after
-FROM ROWS FROM (jsonb_to_recordset($1::jsonb) AS (at timestamptz, listener text, kind text, request_id text,
+FROM ROWS FROM (jsonb_to_recordset()SQL";
+constexpr const char* kInsertTail = R"SQL(::jsonb) AS (at timestamptz, listener text, kind text, request_id text,
      identity_kind text, identity_id text, cert_fingerprint text, account_id text, method text, path text,
      status integer, bytes_in bigint, bytes_out bigint, duration_ms bigint, error_code text, remote_address text,
      user_agent text, detail text, before jsonb, after jsonb)) WITH ORDINALITY AS r
@@ -135,7 +136,18 @@ std::string AuditText(std::string_view bytes, std::size_t max_bytes) {
 }
 
 void InsertAuditEntry(pqxx::transaction_base& tx, const AuditEntry& entry) {
-  tx.exec_params(kInsert, Dump(json::array({EntryDocument(entry)})));
+  static const std::string sql = AuditInsertSql(1);
+  tx.exec_params(sql, Dump(json::array({EntryDocument(entry)})));
+}
+
+std::string AuditInsertSql(int parameter) {
+  return std::string(kInsertHead) + "$" + std::to_string(parameter) + kInsertTail;
+}
+
+std::string AuditEntriesParameter(const std::vector<AuditEntry>& entries) {
+  json documents = json::array();
+  for (const auto& entry : entries) documents.push_back(EntryDocument(entry));
+  return Dump(documents);
 }
 
 std::string AuditRowDocument(pqxx::transaction_base& tx, AuditedTable table, const std::string& id) {
@@ -158,7 +170,8 @@ StorageResult<long long> InsertAuditEntries(pqxx::connection_base& conn, const s
     json documents = json::array();
     for (const auto& entry : entries) documents.push_back(EntryDocument(entry));
     pqxx::work tx(conn);
-    const auto result = tx.exec_params(kInsert, Dump(documents));
+    static const std::string sql = AuditInsertSql(1);
+    const auto result = tx.exec_params(sql, Dump(documents));
     tx.commit();
     return static_cast<long long>(result.affected_rows());
   } catch (...) {

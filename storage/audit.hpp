@@ -70,6 +70,11 @@ std::string AuditRowDocument(pqxx::transaction_base& tx, AuditedTable table, con
 void InsertChangeEntry(pqxx::transaction_base& tx, AuditEntry entry, AuditedTable table, std::string before,
                        std::string after);
 
+// For a statement that writes entries along with other rows (as a data-modifying CTE):
+// the INSERT of the entries in JSON parameter $`parameter`, and that parameter's value.
+std::string AuditInsertSql(int parameter);
+std::string AuditEntriesParameter(const std::vector<AuditEntry>& entries);
+
 // A batch in one statement and one transaction; returns how many were written.
 StorageResult<long long> InsertAuditEntries(pqxx::connection_base& conn, const std::vector<AuditEntry>& entries);
 

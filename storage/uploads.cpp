@@ -103,9 +103,13 @@ WITH snapshots AS (
   INSERT INTO raw_uploads (upload_id, received_at, zip) VALUES ($1, $3::timestamptz, $11)
 ), answer AS (
   UPDATE uploads SET answer = $12::jsonb WHERE id = $1
-)
-SELECT 1
 )SQL";
+
+// With the request's audit entry ($13, possibly none) in the same statement: no round trip more.
+const std::string& StoreRowsSql() {
+  static const std::string sql = std::string(kStoreRows) + "), audit AS (" + AuditInsertSql(13) + ")\nSELECT 1";
+  return sql;
+}
 
 constexpr const char* kPruneFaults = R"SQL(
 DELETE FROM device_faults f USING (
@@ -248,11 +252,12 @@ DeviceRows CollectRows(const protocol::Report& report, const std::map<std::size_
 }
 
 void StoreRows(pqxx::work& tx, const DeviceRows& rows, const UploadOutcome& outcome, const std::string& generated_at,
-               const std::string& received_at, std::string_view zip, const std::vector<std::string>& device_ids) {
-  tx.exec_params(kStoreRows, outcome.upload_id, generated_at, received_at, rows.snapshots.dump(), rows.faults.dump(),
+               const std::string& received_at, std::string_view zip, const std::vector<std::string>& device_ids,
+               const std::string& audit_entries) {
+  tx.exec_params(StoreRowsSql(), outcome.upload_id, generated_at, received_at, rows.snapshots.dump(), rows.faults.dump(),
                  rows.counters.dump(), rows.supplies.dump(), rows.usage.dump(), rows.jobs.dump(),
                  TextArrayLiteral(device_ids), pqxx::binarystring(zip.data(), zip.size()),
-                 UploadOutcomeDocument(outcome).dump());
+                 UploadOutcomeDocument(outcome).dump(), audit_entries);
   // After the insert, in a statement of its own: a CTE would not see the new faults.
   if (!rows.with_faults.empty()) tx.exec_params(kPruneFaults, TextArrayLiteral(rows.with_faults));
 }
@@ -335,12 +340,13 @@ StorageResult<UploadOutcome> StoreUpload(pqxx::connection_base& conn, const NewU
     const auto bound = BindDevices(tx, upload, outcome);
     std::vector<std::string> device_ids;
     for (const auto& entry : bound) device_ids.push_back(entry.second);
+    std::vector<AuditEntry> audit;
+    if (upload.audit) audit.push_back(UploadAuditEntry(*upload.audit, outcome));
     StoreRows(tx, CollectRows(report, bound, job_consent), outcome, report.generated_at, received_at, upload.zip,
-              device_ids);
+              device_ids, AuditEntriesParameter(audit));
     if (upload.sender.kind == ClientKind::kAgent && report.agent) {
       StoreAgent(tx, upload, outcome.upload_id, received_at, job_consent);
     }
-    if (upload.audit) InsertAuditEntry(tx, UploadAuditEntry(*upload.audit, outcome));
     tx.commit();
     return outcome;
   } catch (...) {
