@@ -1,14 +1,15 @@
 // Upload throughput of the real binary over real mTLS keep-alive connections, against a
 // throwaway PostgreSQL (synchronous_commit on: every 201 is durable). Prints uploads/s,
-// devices/s, stored rows/s, latency percentiles and uploads per group-commit transaction.
-// With --meter-billing 1 the account bills meter reads: after the run it prints the
-// pipeline lag (upload commit to meter reads committed, per job) and how long the backlog
-// took to drain. With --feed-items N it then adds N meter reads and reads the whole
-// meter-reads feed as one consumer: items/s.
+// devices/s, stored rows/s, latency percentiles and uploads per group-commit transaction,
+// with the audit log on and off (each round runs both, on a fresh server and database each;
+// the medians are compared). With --meter-billing 1 the account bills meter reads: after
+// the run it prints the pipeline lag (upload commit to meter reads committed, per job) and
+// how long the backlog took to drain. With --feed-items N it then adds N meter reads and
+// reads the whole meter-reads feed as one consumer: items/s.
 //
 //   fleetcomm-upload-bench [--devices-per-report 1|100] [--connections 16] [--seconds 10]
 //                          [--pool 8] [--threads 0] [--writers 6] [--batch-max 64]
-//                          [--meter-billing 0|1] [--feed-items 0]
+//                          [--meter-billing 0|1] [--feed-items 0] [--rounds 1] [--audit both|on|off]
 //
 // The load generator shares the machine with the server and PostgreSQL: figures are for
 // comparing builds on one machine, not absolute capacities.
@@ -31,6 +32,7 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <mutex>
 #include <sstream>
 #include <random>
@@ -53,16 +55,27 @@ struct Options {
   int batch_max = 64;  // uploads.batch_max (1: one transaction per upload)
   int meter_billing = 0;
   int feed_items = 0;
+  int rounds = 1;
+  std::vector<bool> audit = {false, true};
+};
+
+struct Figures {
+  double uploads_per_second = 0;
+  long long failures = 0;
 };
 
 Options ParseOptions(int argc, char** argv) {
   const auto flags = fleetcomm::bench::ParseFlags(
       argc, argv, {{"devices-per-report", "1"}, {"connections", "16"}, {"seconds", "10"}, {"pool", "8"}, {"threads", "0"},
-                   {"writers", "6"}, {"batch-max", "64"}, {"meter-billing", "0"}, {"feed-items", "0"}});
+                   {"writers", "6"}, {"batch-max", "64"}, {"meter-billing", "0"}, {"feed-items", "0"}, {"rounds", "1"},
+                   {"audit", "both"}});
+  const std::string mode = flags.at("audit");
+  if (mode != "both" && mode != "on" && mode != "off") throw std::runtime_error("--audit both|on|off");
   return {std::stoi(flags.at("devices-per-report")), std::stoi(flags.at("connections")), std::stoi(flags.at("seconds")),
           std::stoi(flags.at("pool")), std::stoi(flags.at("threads")), std::stoi(flags.at("writers")),
-          std::stoi(flags.at("batch-max")), std::stoi(flags.at("meter-billing")),
-          std::stoi(flags.at("feed-items"))};
+          std::stoi(flags.at("batch-max")), std::stoi(flags.at("meter-billing")), std::stoi(flags.at("feed-items")),
+          std::max(1, std::stoi(flags.at("rounds"))),
+          mode == "both" ? std::vector<bool>{false, true} : std::vector<bool>{mode == "on"}};
 }
 
 std::string NewUuid(std::mt19937_64& random) {
@@ -147,18 +160,20 @@ double MeanBatch(const testing::RunningFleetcomm& fleetcomm) {
   return count && sum && *count > 0 ? *sum / *count : 0;
 }
 
-}  // namespace
+double Median(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  return values.empty() ? 0 : values[values.size() / 2];
+}
 
-int main(int argc, char** argv) try {
-  const Options options = ParseOptions(argc, argv);
-  testing::TempPostgres::UseDurableSettings();  // every 201 on disk, as in production
+Figures Measure(const Options& options, bool audit) {
   testing::RunningFleetcomm fleetcomm(testing::ConfigOverrides{
       {"database.pool_size", std::to_string(options.pool)},
       {"server.threads", std::to_string(options.threads)},
       {"log.level", "warn"},
       {"limits.max_in_flight", "100000"},
       {"uploads.writers", std::to_string(options.writers)},
-      {"uploads.batch_max", std::to_string(options.batch_max)}});
+      {"uploads.batch_max", std::to_string(options.batch_max)},
+      {"audit.enabled", audit ? "true" : "false"}});
   auto clients = PrepareClients(fleetcomm, options);
 
   // Payloads are made before the clock starts: the generator must not compete with the server.
@@ -202,9 +217,10 @@ int main(int argc, char** argv) try {
   std::vector<double> all;
   for (auto& part : latencies) all.insert(all.end(), part.begin(), part.end());
   std::sort(all.begin(), all.end());
-  std::printf("devices/report=%d connections=%d pool=%d writers=%d batch_max=%d seconds=%.1f payload_bytes=%zu\n",
-              options.devices_per_report, options.connections, options.pool, options.writers, options.batch_max, elapsed,
-              payloads[0][0].size());
+  std::printf("audit=%s devices/report=%d connections=%d pool=%d writers=%d batch_max=%d seconds=%.1f "
+              "payload_bytes=%zu\n",
+              audit ? "on" : "off", options.devices_per_report, options.connections, options.pool, options.writers,
+              options.batch_max, elapsed, payloads[0][0].size());
   std::printf("uploads/s=%.0f devices/s=%.0f rows/s=%.0f failures=%lld p50_ms=%.2f p99_ms=%.2f uploads/transaction=%.1f\n",
               static_cast<double>(uploads) / elapsed,
               static_cast<double>(uploads) * options.devices_per_report / elapsed, static_cast<double>(rows) / elapsed,
@@ -224,6 +240,29 @@ int main(int argc, char** argv) try {
   }
   if (options.meter_billing != 0) fleetcomm::bench::ReportPipelineLag(fleetcomm.database);
   if (options.feed_items > 0) fleetcomm::bench::ReportFeedRate(fleetcomm, options.feed_items);
+  std::fflush(stdout);
+  return {static_cast<double>(uploads) / elapsed, failures.load()};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) try {
+  const Options options = ParseOptions(argc, argv);
+  testing::TempPostgres::UseDurableSettings();  // every 201 on disk, as in production
+  std::map<bool, std::vector<double>> rates;
+  long long failures = 0;
+  for (int round = 0; round < options.rounds; ++round) {
+    for (bool audit : options.audit) {
+      const Figures figures = Measure(options, audit);
+      rates[audit].push_back(figures.uploads_per_second);
+      failures += figures.failures;
+    }
+  }
+  if (rates.size() == 2) {
+    const double off = Median(rates[false]), on = Median(rates[true]);
+    std::printf("median uploads/s: audit off=%.0f audit on=%.0f cost=%.1f%%\n", off, on,
+                off > 0 ? 100.0 * (off - on) / off : 0.0);
+  }
   return failures == 0 ? 0 : 1;
 } catch (const std::exception& e) {
   std::fprintf(stderr, "bench failed: %s\n", e.what());

@@ -1,6 +1,7 @@
 #include "server/account_routes.hpp"
 
 #include "auth/operator_token.hpp"
+#include "server/audit_entries.hpp"
 #include "server/db_executor.hpp"
 #include "server/json_input.hpp"
 #include "server/operator_scope.hpp"
@@ -62,10 +63,13 @@ void AddAccountRoutes(Router& router, ServerState& state) {
       [&state](RequestContext& context) -> asio::awaitable<HttpResponse> {
         auto fields = ReadAccountFields(context.request, true);
         if (!fields) co_return ErrorResponse(fields.error());
-        auto work = [f = std::move(*fields)](pqxx::connection_base& c) { return storage::CreateAccount(c, f); };
+        auto work = [f = std::move(*fields), audit = ChangeEntry(context, 201)](pqxx::connection_base& c) {
+          return storage::CreateAccount(c, f, EntryOrNull(audit));
+        };
         auto pending = RunDb<storage::Account>(state.pool, std::move(work));
         auto created = co_await std::move(pending);
         if (!created) co_return StorageFailure(context, created.error());
+        MarkRecorded(context);
         co_return Json(201, AccountJson(*created));
       },
       Roles::Of({Role::kAdmin}));
@@ -108,7 +112,9 @@ void AddAccountRoutes(Router& router, ServerState& state) {
         if (!CanSeeAccount(*context.operator_principal, id)) co_return NotFound();
         auto fields = ReadAccountFields(context.request, false);
         if (!fields) co_return ErrorResponse(fields.error());
-        auto work = [id, f = std::move(*fields)](pqxx::connection_base& c) { return storage::PatchAccount(c, id, f); };
+        auto work = [id, f = std::move(*fields), audit = ChangeEntry(context, 200)](pqxx::connection_base& c) {
+          return storage::PatchAccount(c, id, f, EntryOrNull(audit));
+        };
         auto pending = RunDb<std::optional<storage::Account>>(state.pool, std::move(work));
         auto account = co_await std::move(pending);
         if (!account) co_return StorageFailure(context, account.error());
@@ -116,6 +122,7 @@ void AddAccountRoutes(Router& router, ServerState& state) {
         // Cached empty polls carry the poll interval: this instance forgets them at once,
         // the others on the notification (migration 0009).
         state.empty_polls.Invalidate(id);
+        MarkRecorded(context);
         co_return Json(200, AccountJson(**account));
       },
       managers);
@@ -135,13 +142,16 @@ void AddAccountRoutes(Router& router, ServerState& state) {
         const std::string secret = auth::GenerateRegistrationKey();
         storage::NewRegistrationKey key{id, auth::SecretDigest(secret), *expires,
                                         *max_uses ? std::optional<int>(static_cast<int>(**max_uses)) : std::nullopt};
-        auto work = [key = std::move(key)](pqxx::connection_base& c) { return storage::CreateRegistrationKey(c, key); };
+        auto work = [key = std::move(key), audit = ChangeEntry(context, 201)](pqxx::connection_base& c) {
+          return storage::CreateRegistrationKey(c, key, EntryOrNull(audit));
+        };
         auto pending = RunDb<std::string>(state.pool, std::move(work));
         auto key_id = co_await std::move(pending);
         if (!key_id) {
           if (key_id.error().code == storage::StorageErrc::kNotFound) co_return NotFound();
           co_return StorageFailure(context, key_id.error());
         }
+        MarkRecorded(context);
         nlohmann::json answer = {{"id", *key_id}, {"secret", secret}, {"account_id", id},
                                  {"expires_in_s", *expires ? nlohmann::json(**expires) : nlohmann::json(nullptr)},
                                  {"max_uses", *max_uses ? nlohmann::json(**max_uses) : nlohmann::json(nullptr)}};
@@ -155,11 +165,14 @@ void AddAccountRoutes(Router& router, ServerState& state) {
         const std::string id = context.path_params.at("id");
         const std::string key_id = context.path_params.at("kid");
         if (!CanSeeAccount(*context.operator_principal, id)) co_return NotFound();
-        auto work = [id, key_id](pqxx::connection_base& c) { return storage::RevokeRegistrationKey(c, id, key_id); };
+        auto work = [id, key_id, audit = ChangeEntry(context, 200)](pqxx::connection_base& c) {
+          return storage::RevokeRegistrationKey(c, id, key_id, EntryOrNull(audit));
+        };
         auto pending = RunDb<bool>(state.pool, std::move(work));
         auto revoked = co_await std::move(pending);
         if (!revoked) co_return StorageFailure(context, revoked.error());
         if (!*revoked) co_return NotFound();
+        MarkRecorded(context);
         co_return Json(200, {{"id", key_id}, {"revoked", true}});
       },
       managers);

@@ -2,6 +2,7 @@
 
 #include "server/action_json.hpp"
 #include "server/action_params.hpp"
+#include "server/audit_entries.hpp"
 #include "server/db_executor.hpp"
 #include "server/json_input.hpp"
 #include "server/operator_scope.hpp"
@@ -50,7 +51,9 @@ asio::awaitable<HttpResponse> Queue(ServerState& state, RequestContext& context,
   action.expires_in = std::chrono::seconds(expires_in->value_or(kDefaultExpirySeconds));
   action.by = OperatorName(*context.operator_principal);
   action.release_version = std::move(validated->release_version);
-  auto work = [&action](pqxx::connection_base& c) { return storage::QueueAction(c, action); };
+  auto work = [&action, audit = ChangeEntry(context, 201)](pqxx::connection_base& c) {
+    return storage::QueueAction(c, action, EntryOrNull(audit));
+  };
   auto pending = RunDb<storage::QueueOutcome>(state.pool, std::move(work));
   auto outcome = co_await std::move(pending);
   if (!outcome) co_return StorageFailure(context, outcome.error());
@@ -71,6 +74,7 @@ asio::awaitable<HttpResponse> Queue(ServerState& state, RequestContext& context,
   // The target's cached empty poll on this instance goes at once; other instances hear the
   // notification (migration 0009) a moment later.
   state.empty_polls.Invalidate(outcome->action->target_id);
+  MarkRecorded(context);
   co_return Json(201, ActionJson(*outcome->action));
 }
 
@@ -108,7 +112,7 @@ asio::awaitable<HttpResponse> Read(ServerState& state, RequestContext& context) 
   co_return Json(200, ActionJson(**action));
 }
 
-HttpResponse ChangeAnswer(const RequestContext& context, const storage::StorageResult<storage::ChangeOutcome>& outcome,
+HttpResponse ChangeAnswer(RequestContext& context, const storage::StorageResult<storage::ChangeOutcome>& outcome,
                           const char* wrong_state) {
   if (!outcome) return StorageFailure(context, outcome.error());
   switch (outcome->refusal) {
@@ -118,6 +122,7 @@ HttpResponse ChangeAnswer(const RequestContext& context, const storage::StorageR
     case storage::ChangeRefusal::kFinal:
       return ErrorResponse(ApiError(ErrorCode::kActionFinal, "the action is already in a final state"));
   }
+  MarkRecorded(context);  // the change committed with its entry
   return Json(200, ActionJson(*outcome->action));
 }
 
@@ -130,9 +135,9 @@ asio::awaitable<HttpResponse> Authorize(ServerState& state, RequestContext& cont
   if (!reference) co_return ErrorResponse(reference.error());
   storage::Authorisation authorisation{std::move(*authorized_by), std::move(*reference),
                                        OperatorName(*context.operator_principal)};
-  auto work = [&authorisation, id = context.path_params.at("id"),
-               scope = VisibleAccounts(*context.operator_principal)](pqxx::connection_base& c) {
-    return storage::AuthorizeAction(c, id, scope, authorisation);
+  auto work = [&authorisation, id = context.path_params.at("id"), scope = VisibleAccounts(*context.operator_principal),
+               audit = ChangeEntry(context, 200)](pqxx::connection_base& c) {
+    return storage::AuthorizeAction(c, id, scope, authorisation, EntryOrNull(audit));
   };
   auto pending = RunDb<storage::ChangeOutcome>(state.pool, std::move(work));
   auto outcome = co_await std::move(pending);
@@ -142,8 +147,8 @@ asio::awaitable<HttpResponse> Authorize(ServerState& state, RequestContext& cont
 
 asio::awaitable<HttpResponse> Cancel(ServerState& state, RequestContext& context) {
   auto work = [id = context.path_params.at("id"), scope = VisibleAccounts(*context.operator_principal),
-               by = OperatorName(*context.operator_principal)](pqxx::connection_base& c) {
-    return storage::CancelAction(c, id, scope, by);
+               by = OperatorName(*context.operator_principal), audit = ChangeEntry(context, 200)](pqxx::connection_base& c) {
+    return storage::CancelAction(c, id, scope, by, EntryOrNull(audit));
   };
   auto pending = RunDb<storage::ChangeOutcome>(state.pool, std::move(work));
   auto outcome = co_await std::move(pending);

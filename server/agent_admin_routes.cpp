@@ -1,5 +1,6 @@
 #include "server/agent_admin_routes.hpp"
 
+#include "server/audit_entries.hpp"
 #include "server/db_executor.hpp"
 #include "server/json_input.hpp"
 #include "server/log.hpp"
@@ -67,11 +68,14 @@ void AddAgentAdminRoutes(Router& router, ServerState& state) {
         auto visible = co_await VisibleAgent(state, context);
         if (!visible) co_return StorageFailure(context, visible.error());
         if (!*visible) co_return NotFound();
-        auto work = [id = (*visible)->id](pqxx::connection_base& c) { return storage::RevokeAgent(c, id); };
+        auto work = [id = (*visible)->id, audit = ChangeEntry(context, 200)](pqxx::connection_base& c) {
+          return storage::RevokeAgent(c, id, EntryOrNull(audit));
+        };
         auto pending = RunDb<std::optional<storage::AgentRevocation>>(state.pool, std::move(work));
         auto revoked = co_await std::move(pending);
         if (!revoked) co_return StorageFailure(context, revoked.error());
         if (!*revoked) co_return NotFound();
+        MarkRecorded(context);
         const auto& agent = (*revoked)->agent;
         // This instance at once; the others when the notification (migration 0009) arrives.
         state.identities.Invalidate(agent.id);

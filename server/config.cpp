@@ -142,6 +142,23 @@ const std::vector<KeySpec>& Specs() {
        }},
       {{"retention.raw_upload_days", "90", "how long the original upload archives are kept (dropped by whole months)"},
        Int(&Config::raw_upload_retention_days, 1, 3650)},
+      {{"audit.enabled", "true", "write the audit log (PROTOCOL.md 4.6); false only to measure its cost"},
+       [](Config& c, const std::string& v) {
+         if (v != "true" && v != "false") throw ConfigError("expected true or false, got '" + v + "'");
+         c.audit_enabled = v == "true";
+       }},
+      {{"audit.retention_days", "400", "how long audit entries are kept (dropped by whole months)"},
+       Int(&Config::audit_retention_days, 1, 36500)},
+      {{"audit.flush_interval_ms", "200",
+        "how often entries of read-only and refused requests are written; bounds what a crash loses"},
+       [](Config& c, const std::string& v) { c.audit_flush_interval = std::chrono::milliseconds(ParseInteger(v, 10, 60000)); }},
+      {{"audit.batch_entries", "500", "entries written per batch; a batch this full is written at once"},
+       Int(&Config::audit_batch_entries, 1, 100000)},
+      {{"audit.queue_entries", "100000",
+        "entries waiting to be written; beyond, new ones are dropped and counted (requests never wait)"},
+       Int(&Config::audit_queue_entries, 1, 10000000)},
+      {{"audit.seal_interval_s", "10", "how often the hash chain seals new entries (one instance at a time)"},
+       Seconds(&Config::audit_seal_interval, 1, 3600)},
       {{"uploads.max_entries", "8", "most entries an uploaded zip may list; beyond, 422 invalid_archive"},
        Int(&Config::upload_max_entries, 1, 100000)},
       {{"uploads.max_report_bytes", "134217728",

@@ -54,6 +54,12 @@ struct Config {
   std::size_t body_limit_bytes = 16 * 1024 * 1024;
   int upload_max_entries = 8;
   int raw_upload_retention_days = 90;
+  bool audit_enabled = true;
+  int audit_retention_days = 400;
+  std::chrono::milliseconds audit_flush_interval{200};
+  int audit_batch_entries = 500;
+  int audit_queue_entries = 100000;
+  std::chrono::seconds audit_seal_interval{10};
   std::uint64_t upload_max_entry_bytes = 128ULL * 1024 * 1024;
   int upload_writers = 6;
   int upload_batch_max = 64;

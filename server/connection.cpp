@@ -1,6 +1,8 @@
 #include "server/connection.hpp"
 
 #include "auth/trust_anchor.hpp"
+#include "server/audit_entries.hpp"
+#include "server/audit_writer.hpp"
 #include "server/log.hpp"
 #include "server/request_id.hpp"
 #include "server/request_loop.hpp"
@@ -135,6 +137,10 @@ asio::awaitable<void> ServeTlsConnection(asio::ip::tcp::socket socket, ListenerC
          {"detail", verify != X509_V_OK ? X509_verify_cert_error_string(verify) : handshake_ec.message()},
          {"subject", refused != nullptr ? refused->subject : auth::DescribeSubject(presented)},
          {"fingerprint", refused != nullptr ? refused->fingerprint : auth::Sha256FingerprintHex(presented)}});
+    listener.state.audit.Submit(HandshakeAuditEntry(
+        listener.kind, info, reason, verify != X509_V_OK ? X509_verify_cert_error_string(verify) : handshake_ec.message(),
+        refused != nullptr ? refused->subject : auth::DescribeSubject(presented),
+        refused != nullptr ? refused->fingerprint : auth::Sha256FingerprintHex(presented)));
     co_return;
   }
   if (listener.kind == ListenerKind::kDevice) {

@@ -1,5 +1,6 @@
 #include "server/device_admin_routes.hpp"
 
+#include "server/audit_entries.hpp"
 #include "server/db_executor.hpp"
 #include "server/device_detail.hpp"
 #include "server/json_input.hpp"
@@ -49,9 +50,8 @@ void AddDeviceAdminRoutes(Router& router, ServerState& state) {
         auto account = co_await std::move(pending_account);
         if (!account) co_return StorageFailure(context, account.error());
         if (!*account) co_return NotFound();
-        auto work = [account_id, m = *manufacturer, s = *serial](pqxx::connection_base& c) {
-          return storage::ProvisionDevice(c, account_id, m, s);
-        };
+        auto work = [account_id, m = *manufacturer, s = *serial, audit = ChangeEntry(context, 201)](
+                        pqxx::connection_base& c) { return storage::ProvisionDevice(c, account_id, m, s, EntryOrNull(audit)); };
         auto pending = RunDb<storage::Device>(state.pool, std::move(work));
         auto device = co_await std::move(pending);
         if (!device) {
@@ -60,6 +60,7 @@ void AddDeviceAdminRoutes(Router& router, ServerState& state) {
           }
           co_return StorageFailure(context, device.error());
         }
+        MarkRecorded(context);
         co_return Json(201, DeviceJson(*device));
       },
       managers);
@@ -105,9 +106,8 @@ void AddDeviceAdminRoutes(Router& router, ServerState& state) {
         if (!body) co_return ErrorResponse(body.error());
         auto account_id = body->RequiredString("account_id", 64);
         if (!account_id) co_return ErrorResponse(account_id.error());
-        auto work = [id = context.path_params.at("id"), a = *account_id](pqxx::connection_base& c) {
-          return storage::AssignDevice(c, id, a);
-        };
+        auto work = [id = context.path_params.at("id"), a = *account_id, audit = ChangeEntry(context, 200)](
+                        pqxx::connection_base& c) { return storage::AssignDevice(c, id, a, EntryOrNull(audit)); };
         auto pending = RunDb<std::optional<storage::Device>>(state.pool, std::move(work));
         auto device = co_await std::move(pending);
         if (!device) {
@@ -120,6 +120,7 @@ void AddDeviceAdminRoutes(Router& router, ServerState& state) {
           co_return StorageFailure(context, device.error());
         }
         if (!*device) co_return NotFound();
+        MarkRecorded(context);
         co_return Json(200, DeviceJson(**device));
       },
       Roles::Of({Role::kAdmin}));
@@ -130,13 +131,16 @@ void AddDeviceAdminRoutes(Router& router, ServerState& state) {
         auto visible = co_await VisibleDevice(state, context);
         if (!visible) co_return StorageFailure(context, visible.error());
         if (!*visible) co_return NotFound();
-        auto work = [id = (*visible)->id](pqxx::connection_base& c) { return storage::RevokeDevice(c, id); };
+        auto work = [id = (*visible)->id, audit = ChangeEntry(context, 200)](pqxx::connection_base& c) {
+          return storage::RevokeDevice(c, id, EntryOrNull(audit));
+        };
         auto pending = RunDb<std::optional<storage::Device>>(state.pool, std::move(work));
         auto device = co_await std::move(pending);
         if (!device) co_return StorageFailure(context, device.error());
         if (!*device) co_return NotFound();
         // This instance at once; the others when the notification (migration 0009) arrives.
         state.identities.Invalidate((*device)->id);
+        MarkRecorded(context);
         Log(LogLevel::kInfo, "device_revoked",
             {{"request_id", context.request_id}, {"device", (*device)->id},
              {"by", context.operator_principal->token_name}});

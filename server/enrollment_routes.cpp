@@ -2,6 +2,7 @@
 
 #include "auth/operator_token.hpp"
 #include "server/agent_issuance.hpp"
+#include "server/audit_entries.hpp"
 #include "server/db_executor.hpp"
 #include "server/json_input.hpp"
 #include "server/log.hpp"
@@ -120,8 +121,14 @@ void AddEnrollmentRoutes(Router& router, ServerState& state) {
                if (!by_key.allowed) co_return RateLimited(by_key.retry_after);
                auto issue = IssueAgentCertificate(*state.agent_issuer, request->csr, request->enrolment.agent_id,
                                                   state.config.agent_certificate_lifetime);
-               auto work = [e = request->enrolment, issue](pqxx::connection_base& c) {
-                 return storage::EnrollAgent(c, e, issue);
+               // The entry names the agent this enrolment creates (its account comes with the row).
+               auto audit = ChangeEntry(context, 201);
+               if (audit) {
+                 audit->identity_kind = "agent";
+                 audit->identity_id = request->enrolment.agent_id;
+               }
+               auto work = [e = request->enrolment, issue, audit = std::move(audit)](pqxx::connection_base& c) {
+                 return storage::EnrollAgent(c, e, issue, EntryOrNull(audit));
                };
                auto pending = RunDb<storage::EnrolledAgent>(state.pool, std::move(work));
                auto enrolled = co_await std::move(pending);
@@ -129,6 +136,7 @@ void AddEnrollmentRoutes(Router& router, ServerState& state) {
                  if (enrolled.error().code == storage::StorageErrc::kNotFound) co_return InvalidKey();
                  co_return StorageFailure(context, enrolled.error());
                }
+               MarkRecorded(context);
                Log(LogLevel::kInfo, "agent_enrolled",
                    {{"request_id", context.request_id}, {"agent", enrolled->agent_id},
                     {"account", enrolled->account_id}});

@@ -4,6 +4,7 @@
 #include "auth/client_certificate.hpp"
 #include "auth/operator_token.hpp"
 #include "server/api_error.hpp"
+#include "storage/audit.hpp"
 #include "storage/client_identities.hpp"
 
 #include <boost/asio/awaitable.hpp>
@@ -31,6 +32,14 @@ struct OperatorPrincipal {
   std::vector<std::string> account_ids;  // for account_manager: the accounts in scope
 };
 
+// The request's audit entry (PROTOCOL.md 4.6), kept by the request loop. A handler whose
+// storage call inserts the entry in the transaction of its change sets `recorded`, and the
+// loop then does not queue it again; every other entry goes to the batch writer.
+struct AuditRecord {
+  storage::AuditEntry entry;
+  bool recorded = false;
+};
+
 // Everything a handler knows about the request it serves.
 struct RequestContext {
   const HttpRequest& request;
@@ -42,6 +51,7 @@ struct RequestContext {
   bool agent_certificate = false;                              // issued by the agent CA
   std::optional<storage::ClientIdentity> client;               // kActiveClient routes: who is calling
   std::optional<OperatorPrincipal> operator_principal;        // operator listener
+  AuditRecord* audit = nullptr;                                // null when auditing is off
 };
 
 HttpResponse JsonResponse(unsigned status, std::string body);

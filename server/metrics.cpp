@@ -70,6 +70,14 @@ ServerMetrics::ServerMetrics() : registry_(std::make_shared<prometheus::Registry
                             .Help("Uploads stored per group-commit transaction")
                             .Register(*registry_)
                             .Add({}, Histogram::BucketBoundaries{1, 2, 4, 8, 16, 32, 64, 128, 256});
+  audit_written_ = &BuildCounter().Name("fleetcomm_audit_entries_written_total")
+                        .Help("Audit entries written by the batch writer (entries of changes commit with them)")
+                        .Register(*registry_).Add({});
+  audit_dropped_ = &BuildCounter().Name("fleetcomm_audit_entries_dropped_total")
+                        .Help("Audit entries dropped because the writer's queue was full")
+                        .Register(*registry_).Add({});
+  audit_queued_ = &BuildGauge().Name("fleetcomm_audit_queue_entries")
+                       .Help("Audit entries waiting for the batch writer").Register(*registry_).Add({});
 }
 
 ServerMetrics::~ServerMetrics() = default;
@@ -113,6 +121,10 @@ void ServerMetrics::ActionNotified() { action_notifications_->Increment(); }
 void ServerMetrics::SetActionListenerUp(bool up) { action_listener_up_->Set(up ? 1 : 0); }
 
 void ServerMetrics::UploadBatchStored(std::size_t uploads) { upload_batch_size_->Observe(static_cast<double>(uploads)); }
+
+void ServerMetrics::AuditWritten(std::size_t entries) { audit_written_->Increment(static_cast<double>(entries)); }
+void ServerMetrics::AuditDropped(std::size_t entries) { audit_dropped_->Increment(static_cast<double>(entries)); }
+void ServerMetrics::SetAuditQueued(std::size_t entries) { audit_queued_->Set(static_cast<double>(entries)); }
 
 void ServerMetrics::SetDatabaseUp(bool up) { database_up_->Add({}).Set(up ? 1 : 0); }
 

@@ -40,6 +40,10 @@ class ServerMetrics {
   void SetActionListenerUp(bool up);
   // One group-commit transaction of `uploads` uploads (server/upload_group_commit.hpp).
   void UploadBatchStored(std::size_t uploads);
+  // Audit entries of the batch writer: written, dropped (queue full), waiting.
+  void AuditWritten(std::size_t entries);
+  void AuditDropped(std::size_t entries);
+  void SetAuditQueued(std::size_t entries);
 
   // Prometheus text exposition format, with the pool gauges refreshed first.
   std::string Serialize(const storage::DbPoolStats& pool);
@@ -65,6 +69,9 @@ class ServerMetrics {
   prometheus::Counter* action_notifications_;
   prometheus::Gauge* action_listener_up_;
   prometheus::Histogram* upload_batch_size_;
+  prometheus::Counter* audit_written_;
+  prometheus::Counter* audit_dropped_;
+  prometheus::Gauge* audit_queued_;
   std::mutex scrape_mutex_;
   double reported_wait_seconds_ = 0;
   std::uint64_t reported_tasks_ = 0;

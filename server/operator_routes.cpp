@@ -2,6 +2,7 @@
 
 #include "server/account_routes.hpp"
 #include "server/agent_admin_routes.hpp"
+#include "server/audit_routes.hpp"
 #include "server/action_routes.hpp"
 #include "server/device_admin_routes.hpp"
 #include "server/feed_routes.hpp"
@@ -20,6 +21,7 @@ void AddOperatorRoutes(Router& router, ServerState& state) {
   AddActionRoutes(router, state);
   AddSoftwareOperatorRoutes(router, state);
   AddFeedRoutes(router, state);
+  AddAuditRoutes(router, state);
   // Token introspection: lets an operator's tool check which role and accounts its token
   // carries (documented in docs/api-extensions.md; PROTOCOL.md is silent on it).
   router.Add(http::verb::get, "/api/v1/token", Access::kOperatorToken,

@@ -1,6 +1,7 @@
 #include "server/renewal_routes.hpp"
 
 #include "server/agent_issuance.hpp"
+#include "server/audit_entries.hpp"
 #include "server/db_executor.hpp"
 #include "server/log.hpp"
 #include "server/representations.hpp"
@@ -34,8 +35,8 @@ void AddRenewalRoutes(Router& router, ServerState& state) {
                const std::string agent_id = context.client->id;
                auto issue = IssueAgentCertificate(*state.agent_issuer, std::move(*csr), agent_id,
                                                   state.config.agent_certificate_lifetime);
-               auto work = [agent_id, issue](pqxx::connection_base& c) {
-                 return storage::RenewAgentCertificate(c, agent_id, issue);
+               auto work = [agent_id, issue, audit = ChangeEntry(context, 201)](pqxx::connection_base& c) {
+                 return storage::RenewAgentCertificate(c, agent_id, issue, EntryOrNull(audit));
                };
                auto pending = RunDb<std::string>(state.pool, std::move(work));
                auto renewed = co_await std::move(pending);
@@ -46,6 +47,7 @@ void AddRenewalRoutes(Router& router, ServerState& state) {
                  }
                  co_return StorageFailure(context, renewed.error());
                }
+               MarkRecorded(context);
                Log(LogLevel::kInfo, "agent_certificate_renewed",
                    {{"request_id", context.request_id}, {"agent", agent_id},
                     {"previous_fingerprint", context.client_certificate->sha256_fingerprint}});

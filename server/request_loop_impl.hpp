@@ -4,6 +4,8 @@
 // instantiations of the server compile in parallel.
 #include "server/request_loop.hpp"
 
+#include "server/audit_entries.hpp"
+#include "server/audit_writer.hpp"
 #include "server/db_executor.hpp"
 #include "server/log.hpp"
 #include "server/operator_auth.hpp"
@@ -127,6 +129,8 @@ class RequestLoop {
     request_id_ = NewRequestId();
     route_label_ = "unmatched";
     bytes_in_ = 0;
+    BeginAuditEntry(audit_.entry, listener_.kind, request_id_, connection_);
+    audit_.recorded = false;
     http::request_parser<http::string_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(config_.header_limit_bytes));
     parser.body_limit(config_.body_limit_bytes);
@@ -139,6 +143,7 @@ class RequestLoop {
       co_return std::string(ReasonOf(header_ec, "header_timeout"));
     }
     const HttpRequest& header = parser.get();
+    DescribeRequest(audit_.entry, header);
     if (auto problem = FramingProblem(header)) {
       co_await AnswerError(*problem, false);
       co_return "bad_framing";
@@ -154,12 +159,18 @@ class RequestLoop {
 
     RouteMatch match = listener_.router.Match(header.method(), header.target());
     if (match.route != nullptr) route_label_ = match.route->pattern;
-    RequestContext context{header, request_id_, listener_.kind, connection_.remote_address, {}, {}, false, {}, {}};
+    RequestContext context{header, request_id_, listener_.kind, connection_.remote_address, {}, {}, false, {}, {},
+                           listener_.state.audit.enabled() ? &audit_ : nullptr};
     const Access access = match.route != nullptr ? match.route->access : DefaultAccess();
-    if (auto refusal = co_await CheckAccess(access, context)) {
+    auto refusal = co_await CheckAccess(access, context);
+    DescribeClient(audit_.entry, connection_);
+    if (context.operator_principal) DescribeOperator(audit_.entry, *context.operator_principal);
+    if (refusal) {
       co_await AnswerError(*refusal, false);
       co_return "access_refused";
     }
+    // Only an authenticated request names an account by its path: anyone can write a path.
+    if (match.route != nullptr) DescribeRouteAccount(audit_.entry, match.route->pattern, match.params);
     if (match.route != nullptr && context.operator_principal &&
         !match.route->roles.Allows(context.operator_principal->role)) {
       const ApiError forbidden(ErrorCode::kForbidden, "this token's role may not use this endpoint");
@@ -317,6 +328,10 @@ class RequestLoop {
     (void)written;
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
     listener_.state.metrics.ObserveRequest(listener_.kind, route_label_, status, seconds, bytes_in_, bytes_out);
+    if (!audit_.recorded && listener_.kind != ListenerKind::kOps) {  // ops is not audited (4.6)
+      FinishAuditEntry(audit_.entry, response, bytes_in_, seconds);
+      listener_.state.audit.Submit(std::move(audit_.entry));
+    }
     Log(status >= 500 ? LogLevel::kWarn : LogLevel::kInfo, "request",
         {{"request_id", request_id_},
          {"conn", connection_.id},
@@ -345,6 +360,7 @@ class RequestLoop {
   std::string request_id_;
   std::string route_label_;
   std::size_t bytes_in_ = 0;
+  AuditRecord audit_;
 };
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include "auth/agent_certificate_issuer.hpp"
 #include "auth/trust_anchor.hpp"
 #include "jobs/periodic_runner.hpp"
+#include "server/audit_writer.hpp"
 #include "server/blocking_db.hpp"
 #include "server/device_routes.hpp"
 #include "server/listener.hpp"
@@ -13,6 +14,7 @@
 #include "server/upload_group_commit.hpp"
 #include "storage/action_delivery.hpp"
 #include "storage/action_notifications.hpp"
+#include "storage/audit_chain.hpp"
 #include "storage/embedded.hpp"
 #include "storage/migrator.hpp"
 #include "storage/retention.hpp"
@@ -105,7 +107,9 @@ class RunningServer {
         agent_anchor_(LoadAgentAnchor(config)),
         empty_polls_({config.empty_poll_cache_ttl, static_cast<std::size_t>(config.empty_poll_cache_entries)}),
         identities_(config.identity_cache_ttl, static_cast<std::size_t>(config.identity_cache_entries)),
-        state_{config_, pool_, cpu_, upload_writer_, metrics_, agent_issuer_.get(), agent_anchor_, empty_polls_, identities_, {}, {}, {}},
+        state_{config_,     pool_,       cpu_,   upload_writer_, metrics_, agent_issuer_.get(), agent_anchor_, empty_polls_,
+               identities_, audit_,
+               {}, {}, {}},
         device_{ListenerKind::kDevice, device_router_, state_, {}},
         operator_{ListenerKind::kOperator, operator_router_, state_, {}},
         ops_{ListenerKind::kOps, ops_router_, state_, {}},
@@ -113,6 +117,9 @@ class RunningServer {
         control_(asio::make_strand(io_)),
         upload_writer_(pool_, metrics_, std::min(config.upload_writers, config.database_pool_size), config.upload_batch_max),
         pool_({config.DatabaseConnInfo(), config.database_pool_size, config.database_queue_limit}),
+        audit_(pool_, metrics_,
+               {config.audit_enabled, config.audit_flush_interval, static_cast<std::size_t>(config.audit_batch_entries),
+                static_cast<std::size_t>(config.audit_queue_entries)}),
         cpu_(static_cast<std::size_t>(threads_)),
         device_acceptor_(Bind(control_, config.device_listen, "device.listen")),
         operator_acceptor_(Bind(control_, config.operator_listen, "operator.listen")),
@@ -127,7 +134,10 @@ class RunningServer {
 
   void MaintainPartitionsBlocking() {
     const auto retention = std::chrono::hours(24 * config_.raw_upload_retention_days);
-    auto work = [retention](pqxx::connection_base& c) { return storage::MaintainPartitions(c, 3, retention); };
+    const auto audit_retention = std::chrono::hours(24 * config_.audit_retention_days);
+    auto work = [retention, audit_retention](pqxx::connection_base& c) {
+      return storage::MaintainPartitions(c, 3, retention, audit_retention);
+    };
     auto result = RunDbBlocking<storage::RetentionResult>(pool_, std::move(work));
     if (!result) throw std::runtime_error(result.error().detail);
     if (result->partitions_created + result->partitions_dropped > 0 || result->default_rows_deleted > 0) {
@@ -135,6 +145,14 @@ class RunningServer {
           {{"created", result->partitions_created}, {"dropped", result->partitions_dropped},
            {"default_rows_deleted", result->default_rows_deleted}});
     }
+  }
+
+  // Asynchronous to requests; one instance at a time (advisory lock), the others skip.
+  void SealAuditBlocking() {
+    auto work = [](pqxx::connection_base& c) { return storage::SealAuditEntries(c, 10000, 20); };
+    auto sealed = RunDbBlocking<storage::SealResult>(pool_, std::move(work));
+    if (!sealed) throw std::runtime_error(sealed.error().detail);
+    if (sealed->seals > 0) Log(LogLevel::kDebug, "audit_sealed", {{"seals", sealed->seals}, {"entries", sealed->entries}});
   }
 
   // Every instance runs it; SKIP LOCKED lets concurrent sweeps share the rows, not wait.
@@ -157,7 +175,9 @@ class RunningServer {
                                                   {"partition_maintenance", std::chrono::hours(1),
                                                    [this] { MaintainPartitionsBlocking(); }},
                                                   {"action_expiry", config_.action_expiry_interval,
-                                                   [this] { ExpireActionsBlocking(); }}},
+                                                   [this] { ExpireActionsBlocking(); }},
+                                                  {"audit_seal", config_.audit_seal_interval,
+                                                   [this] { SealAuditBlocking(); }}},
                   [](std::string_view task, std::string_view error) {
                     Log(LogLevel::kError, "job_failed", {{"job", task}, {"error", error}});
                   });
@@ -270,6 +290,8 @@ class RunningServer {
   // Before pool_: the pool's last tasks (upload writers) still use it while the pool stops.
   UploadGroupCommit upload_writer_;
   storage::DbPool pool_;
+  // After pool_: its destructor writes the entries still queued through the pool.
+  AuditWriter audit_;
   // After pool_ and io_: its destructor joins workers that may still post completions to io_.
   asio::thread_pool cpu_;
   std::optional<jobs::PeriodicRunner> jobs_;

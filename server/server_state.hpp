@@ -26,6 +26,8 @@ class UploadGroupCommit;
 
 namespace fleetcomm::server {
 
+class AuditWriter;
+
 struct ServerState {
   const Config& config;
   storage::DbPool& pool;
@@ -36,6 +38,7 @@ struct ServerState {
   const auth::TrustAnchor& agent_anchor;             // tells agents' certificates from devices'
   EmptyPollCache& empty_polls;
   IdentityCache& identities;
+  AuditWriter& audit;                                 // batch writer of the audit log
   std::atomic<int> in_flight{0};
   std::atomic<bool> draining{false};
   ConnectionRegistry connections;

@@ -2,6 +2,7 @@
 
 #include "protocol/report_values.hpp"
 #include "protocol/software_version.hpp"
+#include "server/audit_entries.hpp"
 #include "server/db_executor.hpp"
 #include "server/json_input.hpp"
 #include "server/representations.hpp"
@@ -84,7 +85,9 @@ json ReleaseJson(const storage::SoftwareRelease& r) {
 asio::awaitable<HttpResponse> AddRelease(ServerState& state, RequestContext& context) {
   auto release = ReadRelease(context);
   if (!release) co_return ErrorResponse(release.error());
-  auto work = [&release](pqxx::connection_base& c) { return storage::AddSoftwareRelease(c, *release); };
+  auto work = [&release, audit = ChangeEntry(context, 201)](pqxx::connection_base& c) {
+    return storage::AddSoftwareRelease(c, *release, EntryOrNull(audit));
+  };
   auto pending = RunDb<storage::SoftwareRelease>(state.pool, std::move(work));
   auto added = co_await std::move(pending);
   if (!added) {
@@ -93,6 +96,7 @@ asio::awaitable<HttpResponse> AddRelease(ServerState& state, RequestContext& con
     }
     co_return StorageFailure(context, added.error());
   }
+  MarkRecorded(context);
   co_return Json(201, ReleaseJson(*added));
 }
 

@@ -1,5 +1,6 @@
 #include "server/upload_routes.hpp"
 
+#include "server/audit_entries.hpp"
 #include "server/cpu_executor.hpp"
 #include "server/db_executor.hpp"
 #include "server/log.hpp"
@@ -96,6 +97,10 @@ asio::awaitable<HttpResponse> Upload(ServerState& state, RequestContext& context
       decoded.report.devices.front().serial != context.client_certificate->identity) {
     upload.refused.emplace_back(0, "serial does not match the client certificate");
   }
+  if (context.audit) {
+    upload.audit = context.audit->entry;
+    upload.audit->bytes_in = static_cast<long long>(context.request.body().size());
+  }
   upload.report = &decoded.report;
   auto storing = state.upload_writer.Store(upload);
   auto stored = co_await std::move(storing);
@@ -106,6 +111,7 @@ asio::awaitable<HttpResponse> Upload(ServerState& state, RequestContext& context
     }
     co_return StorageFailure(context, stored.error());
   }
+  if (context.audit && !stored->duplicate) context.audit->recorded = true;  // committed with the upload
   co_return Json(stored->duplicate ? 200 : 201, UploadAnswer(*stored));
 }
 
@@ -139,13 +145,16 @@ asio::awaitable<HttpResponse> Diagnostics(ServerState& state, RequestContext& co
   const storage::ClientIdentity& sender = *context.client;
   storage::NewDiagnostics upload{sender.kind, sender.id, sender.account_id.value_or(""), std::move(action_id),
                                  context.request.body()};
-  auto work = [&upload](pqxx::connection_base& c) { return storage::StoreDiagnostics(c, upload); };
+  auto work = [&upload, audit = ChangeEntry(context, 201)](pqxx::connection_base& c) {
+    return storage::StoreDiagnostics(c, upload, EntryOrNull(audit));
+  };
   auto storing = RunDb<std::optional<std::string>>(state.pool, std::move(work));
   auto stored = co_await std::move(storing);
   if (!stored) co_return StorageFailure(context, stored.error());
   if (!*stored) {
     co_return ErrorResponse(ApiError(ErrorCode::kConsentRequired, "this account has not consented to debug data"));
   }
+  MarkRecorded(context);  // committed with the logs
   co_return Json(201, {{"diagnostics_id", **stored}});
 }
 

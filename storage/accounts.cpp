@@ -54,15 +54,19 @@ Account ReadAccount(const pqxx::row& row) {
 
 }  // namespace
 
-StorageResult<Account> CreateAccount(pqxx::connection_base& conn, const AccountFields& f) {
+StorageResult<Account> CreateAccount(pqxx::connection_base& conn, const AccountFields& f, const AuditEntry* audit) {
   try {
     pqxx::work tx(conn);
     auto row = tx.exec_params1(kInsertAccount, OptionalText(f.name).get(), OptionalText(f.meter_billing).get(),
                                OptionalText(f.supplies_contract).get(), OptionalText(f.remote_software_updates).get(),
                                OptionalText(f.debug_data_consent).get(), OptionalText(f.job_data_consent).get(),
                                OptionalText(f.supply_low_percent).get(), OptionalText(f.poll_interval_s).get());
+    Account account = ReadAccount(row);
+    if (audit) {
+      InsertChangeEntry(tx, *audit, AuditedTable::kAccounts, "", AuditRowDocument(tx, AuditedTable::kAccounts, account.id));
+    }
     tx.commit();
-    return ReadAccount(row);
+    return account;
   } catch (...) {
     return TranslateCurrentException();
   }
@@ -94,13 +98,17 @@ StorageResult<Page<Account>> ListAccounts(pqxx::connection_base& conn,
 }
 
 StorageResult<std::optional<Account>> PatchAccount(pqxx::connection_base& conn, const std::string& id,
-                                                   const AccountFields& f) {
+                                                   const AccountFields& f, const AuditEntry* audit) {
   try {
     pqxx::work tx(conn);
+    const std::string before = audit ? AuditRowDocument(tx, AuditedTable::kAccounts, id) : "";
     auto rows = tx.exec_params(kPatchAccount, id, OptionalText(f.name).get(), OptionalText(f.meter_billing).get(),
                                OptionalText(f.supplies_contract).get(), OptionalText(f.remote_software_updates).get(),
                                OptionalText(f.debug_data_consent).get(), OptionalText(f.job_data_consent).get(),
                                OptionalText(f.supply_low_percent).get(), OptionalText(f.poll_interval_s).get());
+    if (audit && !rows.empty()) {
+      InsertChangeEntry(tx, *audit, AuditedTable::kAccounts, before, AuditRowDocument(tx, AuditedTable::kAccounts, id));
+    }
     tx.commit();
     if (rows.empty()) return std::optional<Account>{};
     return std::optional<Account>{ReadAccount(rows[0])};
@@ -109,12 +117,17 @@ StorageResult<std::optional<Account>> PatchAccount(pqxx::connection_base& conn, 
   }
 }
 
-StorageResult<std::string> CreateRegistrationKey(pqxx::connection_base& conn, const NewRegistrationKey& key) {
+StorageResult<std::string> CreateRegistrationKey(pqxx::connection_base& conn, const NewRegistrationKey& key,
+                                                 const AuditEntry* audit) {
   try {
     pqxx::work tx(conn);
     pqxx::binarystring digest(key.key_sha256);
     auto rows = tx.exec_params(kInsertKey, key.account_id, digest, OptionalText(key.expires_in_s).get(),
                                OptionalText(key.max_uses).get());
+    if (audit && !rows.empty()) {
+      InsertChangeEntry(tx, *audit, AuditedTable::kRegistrationKeys, "",
+                        AuditRowDocument(tx, AuditedTable::kRegistrationKeys, rows[0][0].as<std::string>()));
+    }
     tx.commit();
     if (rows.empty()) return StorageError{StorageErrc::kNotFound, "no account " + key.account_id};
     return rows[0][0].as<std::string>();
@@ -124,10 +137,15 @@ StorageResult<std::string> CreateRegistrationKey(pqxx::connection_base& conn, co
 }
 
 StorageResult<bool> RevokeRegistrationKey(pqxx::connection_base& conn, const std::string& account_id,
-                                          const std::string& key_id) {
+                                          const std::string& key_id, const AuditEntry* audit) {
   try {
     pqxx::work tx(conn);
+    const std::string before = audit ? AuditRowDocument(tx, AuditedTable::kRegistrationKeys, key_id) : "";
     auto rows = tx.exec_params(kRevokeKey, account_id, key_id);
+    if (audit && !rows.empty()) {
+      InsertChangeEntry(tx, *audit, AuditedTable::kRegistrationKeys, before,
+                        AuditRowDocument(tx, AuditedTable::kRegistrationKeys, key_id));
+    }
     tx.commit();
     return !rows.empty();
   } catch (...) {

@@ -1,5 +1,6 @@
 #pragma once
 // Accounts and their registration keys (PROTOCOL.md section 4, first rows).
+#include "storage/audit.hpp"
 #include "storage/storage_error.hpp"
 
 #include <optional>
@@ -43,7 +44,10 @@ struct Page {
   std::optional<std::string> next;  // cursor of the next page, when there is one
 };
 
-StorageResult<Account> CreateAccount(pqxx::connection_base& conn, const AccountFields& fields);
+// Operator changes take the request's audit entry (may be null) and insert it, with the
+// row before and after, in the change's transaction when the change happens.
+StorageResult<Account> CreateAccount(pqxx::connection_base& conn, const AccountFields& fields,
+                                     const AuditEntry* audit = nullptr);
 
 // `scope`: when set, only these account ids are visible (others read as absent).
 StorageResult<std::optional<Account>> GetAccount(pqxx::connection_base& conn, const std::string& id);
@@ -51,7 +55,7 @@ StorageResult<Page<Account>> ListAccounts(pqxx::connection_base& conn,
                                           const std::optional<std::vector<std::string>>& scope,
                                           const std::string& after, int limit);
 StorageResult<std::optional<Account>> PatchAccount(pqxx::connection_base& conn, const std::string& id,
-                                                   const AccountFields& fields);
+                                                   const AccountFields& fields, const AuditEntry* audit = nullptr);
 
 struct NewRegistrationKey {
   std::string account_id;
@@ -61,10 +65,11 @@ struct NewRegistrationKey {
 };
 
 // Returns the key's id, or kNotFound when the account does not exist.
-StorageResult<std::string> CreateRegistrationKey(pqxx::connection_base& conn, const NewRegistrationKey& key);
+StorageResult<std::string> CreateRegistrationKey(pqxx::connection_base& conn, const NewRegistrationKey& key,
+                                                 const AuditEntry* audit = nullptr);
 
 // True when a key of that account was revoked by this call or before.
 StorageResult<bool> RevokeRegistrationKey(pqxx::connection_base& conn, const std::string& account_id,
-                                          const std::string& key_id);
+                                          const std::string& key_id, const AuditEntry* audit = nullptr);
 
 }  // namespace fleetcomm::storage

@@ -116,7 +116,7 @@ bool IsEscalation(std::string_view type) {
   return type == "restart" || type == "upgrade_software" || type == "change_settings";
 }
 
-StorageResult<QueueOutcome> QueueAction(pqxx::connection_base& conn, const NewAction& n) {
+StorageResult<QueueOutcome> QueueAction(pqxx::connection_base& conn, const NewAction& n, const AuditEntry* audit) {
   try {
     pqxx::work tx(conn);
     const bool agent = n.target_kind == ClientKind::kAgent;
@@ -150,6 +150,9 @@ StorageResult<QueueOutcome> QueueAction(pqxx::connection_base& conn, const NewAc
                   state == "queued" ? std::optional<std::string>("queued")
                                     : std::optional<std::string>("queued; needs the customer's authorisation"));
     action = WithHistory(tx, std::move(action));
+    if (audit) {
+      InsertChangeEntry(tx, *audit, AuditedTable::kActions, "", AuditRowDocument(tx, AuditedTable::kActions, action.id));
+    }
     tx.commit();
     return QueueOutcome{QueueRefusal::kNone, std::move(action)};
   } catch (...) {
@@ -188,11 +191,12 @@ StorageResult<Page<Action>> ListActions(pqxx::connection_base& conn, const Actio
 
 StorageResult<ChangeOutcome> AuthorizeAction(pqxx::connection_base& conn, const std::string& id,
                                              const std::optional<std::vector<std::string>>& scope,
-                                             const Authorisation& authorisation) {
+                                             const Authorisation& authorisation, const AuditEntry* audit) {
   try {
     pqxx::work tx(conn);
     auto rows = tx.exec_params(kSelectForUpdate, id, OptionalText(ScopeLiteral(scope)).get());
     if (rows.empty()) return ChangeOutcome{ChangeRefusal::kNotFound, {}};
+    const std::string before = audit ? AuditRowDocument(tx, AuditedTable::kActions, id) : "";
     const Action current = ReadAction(rows[0]);
     if (current.state != "awaiting_authorization") {
       return ChangeOutcome{IsFinal(current.state) ? ChangeRefusal::kFinal : ChangeRefusal::kWrongState, {}};
@@ -201,6 +205,7 @@ StorageResult<ChangeOutcome> AuthorizeAction(pqxx::connection_base& conn, const 
     RecordHistory(tx, id, "queued", authorisation.by,
                   "authorised by " + authorisation.authorized_by + " (reference " + authorisation.reference + ")");
     action = WithHistory(tx, std::move(action));
+    if (audit) InsertChangeEntry(tx, *audit, AuditedTable::kActions, before, AuditRowDocument(tx, AuditedTable::kActions, id));
     tx.commit();
     return ChangeOutcome{ChangeRefusal::kNone, std::move(action)};
   } catch (...) {
@@ -209,18 +214,27 @@ StorageResult<ChangeOutcome> AuthorizeAction(pqxx::connection_base& conn, const 
 }
 
 StorageResult<ChangeOutcome> CancelAction(pqxx::connection_base& conn, const std::string& id,
-                                          const std::optional<std::vector<std::string>>& scope, const std::string& by) {
+                                          const std::optional<std::vector<std::string>>& scope, const std::string& by,
+                                          const AuditEntry* audit) {
   try {
     pqxx::work tx(conn);
     auto rows = tx.exec_params(kSelectForUpdate, id, OptionalText(ScopeLiteral(scope)).get());
     if (rows.empty()) return ChangeOutcome{ChangeRefusal::kNotFound, {}};
+    const std::string before = audit ? AuditRowDocument(tx, AuditedTable::kActions, id) : "";
     Action action = ReadAction(rows[0]);
-    if (action.state == "cancelled") return ChangeOutcome{ChangeRefusal::kNone, WithHistory(tx, std::move(action))};
+    if (action.state == "cancelled") {
+      // Answered like a cancellation, so recorded like one (before and after alike).
+      action = WithHistory(tx, std::move(action));
+      if (audit) InsertChangeEntry(tx, *audit, AuditedTable::kActions, before, before);
+      tx.commit();
+      return ChangeOutcome{ChangeRefusal::kNone, std::move(action)};
+    }
     if (IsFinal(action.state)) return ChangeOutcome{ChangeRefusal::kFinal, {}};
     const std::string was = action.state;
     action = ReadAction(tx.exec_params1(kCancel, id));
     RecordHistory(tx, id, "cancelled", by, "cancelled while " + was);
     action = WithHistory(tx, std::move(action));
+    if (audit) InsertChangeEntry(tx, *audit, AuditedTable::kActions, before, AuditRowDocument(tx, AuditedTable::kActions, id));
     tx.commit();
     return ChangeOutcome{ChangeRefusal::kNone, std::move(action)};
   } catch (...) {

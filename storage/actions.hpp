@@ -69,7 +69,8 @@ struct QueueOutcome {
   std::optional<Action> action;
 };
 
-StorageResult<QueueOutcome> QueueAction(pqxx::connection_base& conn, const NewAction& action);
+StorageResult<QueueOutcome> QueueAction(pqxx::connection_base& conn, const NewAction& action,
+                                        const AuditEntry* audit = nullptr);
 
 // nullopt when absent or outside `scope` (the same answer for both).
 StorageResult<std::optional<Action>> GetAction(pqxx::connection_base& conn, const std::string& id,
@@ -106,10 +107,11 @@ struct Authorisation {
 // awaiting_authorization -> queued.
 StorageResult<ChangeOutcome> AuthorizeAction(pqxx::connection_base& conn, const std::string& id,
                                              const std::optional<std::vector<std::string>>& scope,
-                                             const Authorisation& authorisation);
+                                             const Authorisation& authorisation, const AuditEntry* audit = nullptr);
 
 // Any open state -> cancelled; cancelling a cancelled action again changes nothing.
 StorageResult<ChangeOutcome> CancelAction(pqxx::connection_base& conn, const std::string& id,
-                                          const std::optional<std::vector<std::string>>& scope, const std::string& by);
+                                          const std::optional<std::vector<std::string>>& scope, const std::string& by,
+                                          const AuditEntry* audit = nullptr);
 
 }  // namespace fleetcomm::storage

@@ -89,7 +89,7 @@ void RecordCertificate(pqxx::work& tx, const std::string& agent_id, const Issued
 }  // namespace
 
 StorageResult<EnrolledAgent> EnrollAgent(pqxx::connection_base& conn, const AgentEnrolment& e,
-                                         const AgentCertificateIssue& issue) {
+                                         const AgentCertificateIssue& issue, const AuditEntry* audit) {
   try {
     pqxx::work tx(conn);
     pqxx::binarystring digest(e.key_sha256);
@@ -104,6 +104,7 @@ StorageResult<EnrolledAgent> EnrollAgent(pqxx::connection_base& conn, const Agen
                    certificate->serial_hex, static_cast<long long>(certificate->not_after));
     RecordCertificate(tx, e.agent_id, *certificate, "enrolment");
     tx.exec_params(kUseKey, key_id);
+    if (audit) InsertChangeEntry(tx, *audit, AuditedTable::kAgents, "", AuditRowDocument(tx, AuditedTable::kAgents, e.agent_id));
     tx.commit();
     return EnrolledAgent{e.agent_id, account_id, certificate->certificate_pem};
   } catch (...) {
@@ -112,17 +113,19 @@ StorageResult<EnrolledAgent> EnrollAgent(pqxx::connection_base& conn, const Agen
 }
 
 StorageResult<std::string> RenewAgentCertificate(pqxx::connection_base& conn, const std::string& agent_id,
-                                                 const AgentCertificateIssue& issue) {
+                                                 const AgentCertificateIssue& issue, const AuditEntry* audit) {
   try {
     pqxx::work tx(conn);
     if (tx.exec_params(kLockActiveAgent, agent_id).empty()) {
       return StorageError{StorageErrc::kNotFound, "agent absent or revoked: " + agent_id};
     }
+    const std::string before = audit ? AuditRowDocument(tx, AuditedTable::kAgents, agent_id) : "";
     auto certificate = issue();
     if (!certificate) return certificate.error();
     tx.exec_params(kSetCurrentCertificate, agent_id, certificate->fingerprint, certificate->serial_hex,
                    static_cast<long long>(certificate->not_after));
     RecordCertificate(tx, agent_id, *certificate, "renewal");
+    if (audit) InsertChangeEntry(tx, *audit, AuditedTable::kAgents, before, AuditRowDocument(tx, AuditedTable::kAgents, agent_id));
     tx.commit();
     return certificate->certificate_pem;
   } catch (...) {
@@ -154,9 +157,11 @@ StorageResult<Page<Agent>> ListAgents(pqxx::connection_base& conn, const AgentFi
   }
 }
 
-StorageResult<std::optional<AgentRevocation>> RevokeAgent(pqxx::connection_base& conn, const std::string& id) {
+StorageResult<std::optional<AgentRevocation>> RevokeAgent(pqxx::connection_base& conn, const std::string& id,
+                                                         const AuditEntry* audit) {
   try {
     pqxx::work tx(conn);
+    const std::string before = audit ? AuditRowDocument(tx, AuditedTable::kAgents, id) : "";
     auto rows = tx.exec_params(kRevoke, id);
     std::optional<AgentRevocation> outcome;
     if (!rows.empty()) {
@@ -165,6 +170,7 @@ StorageResult<std::optional<AgentRevocation>> RevokeAgent(pqxx::connection_base&
       auto existing = tx.exec_params(kSelectById, id);
       if (!existing.empty()) outcome = AgentRevocation{ReadAgent(existing[0]), false};
     }
+    if (audit && outcome) InsertChangeEntry(tx, *audit, AuditedTable::kAgents, before, AuditRowDocument(tx, AuditedTable::kAgents, id));
     tx.commit();
     return outcome;
   } catch (...) {

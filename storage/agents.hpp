@@ -45,14 +45,16 @@ struct EnrolledAgent {
 
 // kNotFound when the key is unknown, revoked, expired or used up (one answer for all);
 // `issue` runs only for a usable key.
+// Both take the request's audit entry (may be null) and insert it, with the agent row
+// (before and) after, in the same transaction when they succeed.
 StorageResult<EnrolledAgent> EnrollAgent(pqxx::connection_base& conn, const AgentEnrolment& enrolment,
-                                         const AgentCertificateIssue& issue);
+                                         const AgentCertificateIssue& issue, const AuditEntry* audit = nullptr);
 
 // Makes the new certificate the agent's current one and keeps it in the agent's history;
 // earlier certificates stay valid (agents are identified by id, not by certificate).
 // kNotFound when the agent is absent or revoked; `issue` then does not run.
 StorageResult<std::string> RenewAgentCertificate(pqxx::connection_base& conn, const std::string& agent_id,
-                                                 const AgentCertificateIssue& issue);
+                                                 const AgentCertificateIssue& issue, const AuditEntry* audit = nullptr);
 
 struct Agent {
   std::string id;
@@ -88,6 +90,7 @@ struct AgentRevocation {
   bool newly_revoked = false;  // false when it was revoked already
 };
 // Idempotent; nullopt when there is no such agent.
-StorageResult<std::optional<AgentRevocation>> RevokeAgent(pqxx::connection_base& conn, const std::string& id);
+StorageResult<std::optional<AgentRevocation>> RevokeAgent(pqxx::connection_base& conn, const std::string& id,
+                                                         const AuditEntry* audit = nullptr);
 
 }  // namespace fleetcomm::storage

@@ -70,13 +70,17 @@ Device ReadDevice(const pqxx::row& row) {
 }  // namespace
 
 StorageResult<Device> ProvisionDevice(pqxx::connection_base& conn, const std::string& account_id,
-                                      const std::string& manufacturer, const std::string& serial) {
+                                      const std::string& manufacturer, const std::string& serial, const AuditEntry* audit) {
   try {
     pqxx::work tx(conn);
     auto rows = tx.exec_params(kProvision, account_id, manufacturer, serial);
-    tx.commit();
     if (rows.empty()) return StorageError{StorageErrc::kConflict, "device exists in another account or is revoked"};
-    return ReadDevice(rows[0]);
+    Device device = ReadDevice(rows[0]);
+    if (audit) {
+      InsertChangeEntry(tx, *audit, AuditedTable::kDevices, "", AuditRowDocument(tx, AuditedTable::kDevices, device.id));
+    }
+    tx.commit();
+    return device;
   } catch (...) {
     return TranslateCurrentException();
   }
@@ -127,15 +131,17 @@ StorageResult<Page<Device>> ListDevices(pqxx::connection_base& conn, const Devic
 }
 
 StorageResult<std::optional<Device>> AssignDevice(pqxx::connection_base& conn, const std::string& id,
-                                                  const std::string& account_id) {
+                                                  const std::string& account_id, const AuditEntry* audit) {
   try {
     pqxx::work tx(conn);
+    const std::string before = audit ? AuditRowDocument(tx, AuditedTable::kDevices, id) : "";
     auto rows = tx.exec_params(kAssign, id, account_id);
     if (rows.empty()) {
       auto existing = tx.exec_params(kSelectById, id);
       if (existing.empty()) return std::optional<Device>{};
       return StorageError{StorageErrc::kConflict, "device is not pending"};
     }
+    if (audit) InsertChangeEntry(tx, *audit, AuditedTable::kDevices, before, AuditRowDocument(tx, AuditedTable::kDevices, id));
     tx.commit();
     return std::optional<Device>{ReadDevice(rows[0])};
   } catch (...) {
@@ -143,10 +149,14 @@ StorageResult<std::optional<Device>> AssignDevice(pqxx::connection_base& conn, c
   }
 }
 
-StorageResult<std::optional<Device>> RevokeDevice(pqxx::connection_base& conn, const std::string& id) {
+StorageResult<std::optional<Device>> RevokeDevice(pqxx::connection_base& conn, const std::string& id, const AuditEntry* audit) {
   try {
     pqxx::work tx(conn);
+    const std::string before = audit ? AuditRowDocument(tx, AuditedTable::kDevices, id) : "";
     auto rows = tx.exec_params(kRevoke, id);
+    if (audit && !rows.empty()) {
+      InsertChangeEntry(tx, *audit, AuditedTable::kDevices, before, AuditRowDocument(tx, AuditedTable::kDevices, id));
+    }
     tx.commit();
     if (rows.empty()) return std::optional<Device>{};
     return std::optional<Device>{ReadDevice(rows[0])};

@@ -20,7 +20,8 @@ struct Device {
 
 // kConflict when the device exists already (in any account).
 StorageResult<Device> ProvisionDevice(pqxx::connection_base& conn, const std::string& account_id,
-                                      const std::string& manufacturer, const std::string& serial);
+                                      const std::string& manufacturer, const std::string& serial,
+                                      const AuditEntry* audit = nullptr);
 
 struct Registration {
   std::string manufacturer;
@@ -54,7 +55,8 @@ StorageResult<Page<Device>> ListDevices(pqxx::connection_base& conn, const Devic
 
 // pending -> active in the account; kConflict when the device is not pending.
 StorageResult<std::optional<Device>> AssignDevice(pqxx::connection_base& conn, const std::string& id,
-                                                  const std::string& account_id);
-StorageResult<std::optional<Device>> RevokeDevice(pqxx::connection_base& conn, const std::string& id);
+                                                  const std::string& account_id, const AuditEntry* audit = nullptr);
+StorageResult<std::optional<Device>> RevokeDevice(pqxx::connection_base& conn, const std::string& id,
+                                                  const AuditEntry* audit = nullptr);
 
 }  // namespace fleetcomm::storage

@@ -16,7 +16,8 @@ constexpr const char* kInsert =
 
 }  // namespace
 
-StorageResult<std::optional<std::string>> StoreDiagnostics(pqxx::connection_base& conn, const NewDiagnostics& upload) {
+StorageResult<std::optional<std::string>> StoreDiagnostics(pqxx::connection_base& conn, const NewDiagnostics& upload,
+                                                           const AuditEntry* audit) {
   try {
     pqxx::work tx(conn);
     auto consent = tx.exec_params(kConsent, upload.account_id);
@@ -25,6 +26,7 @@ StorageResult<std::optional<std::string>> StoreDiagnostics(pqxx::connection_base
                               upload.account_id, OptionalText(upload.action_id).get(),
                               pqxx::binarystring(upload.zip.data(), upload.zip.size()))[0]
                   .as<std::string>();
+    if (audit) InsertAuditEntry(tx, *audit);
     tx.commit();
     return std::optional<std::string>{std::move(id)};
   } catch (...) {

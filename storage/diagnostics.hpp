@@ -1,6 +1,7 @@
 #pragma once
 // Engineering logs (PROTOCOL.md 3.6): kept only for accounts with debug-data consent,
 // decided in the same transaction as the insert.
+#include "storage/audit.hpp"
 #include "storage/client_identities.hpp"
 
 #include <optional>
@@ -22,6 +23,8 @@ struct NewDiagnostics {
 };
 
 // The new dg_... id, or nullopt (nothing stored) when the account has not consented.
-StorageResult<std::optional<std::string>> StoreDiagnostics(pqxx::connection_base& conn, const NewDiagnostics& upload);
+// `audit` (may be null) is inserted in the same transaction when the logs are stored.
+StorageResult<std::optional<std::string>> StoreDiagnostics(pqxx::connection_base& conn, const NewDiagnostics& upload,
+                                                           const AuditEntry* audit = nullptr);
 
 }  // namespace fleetcomm::storage

@@ -1,6 +1,6 @@
 #pragma once
 // Upkeep of the partitioned time series: monthly partitions prepared ahead, and raw uploads
-// beyond their retention removed by dropping whole months (the default partition, which
+// and audit entries beyond their retention removed by dropping whole months (the default partition, which
 // only holds rows with odd times, is trimmed row by row).
 #include "storage/storage_error.hpp"
 
@@ -20,6 +20,7 @@ struct RetentionResult {
 };
 
 StorageResult<RetentionResult> MaintainPartitions(pqxx::connection_base& conn, int months_ahead,
-                                                  std::chrono::hours raw_upload_retention);
+                                                  std::chrono::hours raw_upload_retention,
+                                                  std::chrono::hours audit_retention);
 
 }  // namespace fleetcomm::storage

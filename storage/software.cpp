@@ -48,14 +48,20 @@ SoftwareRelease ReadRelease(const pqxx::row& row, pqxx::row::size_type first) {
 
 }  // namespace
 
-StorageResult<SoftwareRelease> AddSoftwareRelease(pqxx::connection_base& conn, const NewSoftwareRelease& r) {
+StorageResult<SoftwareRelease> AddSoftwareRelease(pqxx::connection_base& conn, const NewSoftwareRelease& r,
+                                                  const AuditEntry* audit) {
   try {
     pqxx::work tx(conn);
     auto row = tx.exec_params1(kInsert, r.model, r.version, KeyLiteral(r.version_key), r.url, r.sha256, r.size,
                                OptionalText(r.min_firmware).get(), KeyLiteral(r.min_firmware_key),
                                OptionalText(r.install_after).get());
+    SoftwareRelease release = ReadRelease(row, 0);
+    if (audit) {
+      InsertChangeEntry(tx, *audit, AuditedTable::kSoftwareReleases, "",
+                        AuditRowDocument(tx, AuditedTable::kSoftwareReleases, release.id));
+    }
     tx.commit();
-    return ReadRelease(row, 0);
+    return release;
   } catch (...) {
     return TranslateCurrentException();
   }

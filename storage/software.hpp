@@ -1,6 +1,7 @@
 #pragma once
 // The software catalogue (PROTOCOL.md 3.5, 4): releases per model, and the answer for one
 // device's model and current firmware.
+#include "storage/audit.hpp"
 #include "storage/storage_error.hpp"
 
 #include <cstdint>
@@ -39,7 +40,8 @@ struct NewSoftwareRelease {
 };
 
 // kConflict when the model already has this version.
-StorageResult<SoftwareRelease> AddSoftwareRelease(pqxx::connection_base& conn, const NewSoftwareRelease& release);
+StorageResult<SoftwareRelease> AddSoftwareRelease(pqxx::connection_base& conn, const NewSoftwareRelease& release,
+                                                  const AuditEntry* audit = nullptr);
 
 struct SoftwareOffer {
   bool updates_enabled = false;  // the account's remote_software_updates

@@ -60,7 +60,7 @@ LEFT JOIN devices e ON e.manufacturer_key = lower(btrim(i.manufacturer)) AND e.s
 // Everything after the device binding in one statement (one round trip): data-modifying CTEs
 // all run, each exactly once. Reports may arrive out of order: only a later report replaces
 // the snapshot. $1 upload id, $2 generated at, $3 received at.
-constexpr PreparedSql kStoreRows{"upload_store_rows", R"SQL(
+constexpr const char* kStoreRowsCtes = R"SQL(
 WITH snapshots AS (
   INSERT INTO device_snapshots AS s (device_id, upload_id, generated_at, identity, modules, network, properties,
                                      status, supplies, usage)
@@ -105,9 +105,14 @@ WITH snapshots AS (
   INSERT INTO raw_uploads (upload_id, received_at, zip) VALUES ($1, $3::timestamptz, $11)
 ), answer AS (
   UPDATE uploads SET answer = $12::jsonb WHERE id = $1
-)
-SELECT 1
-)SQL"};
+)SQL";
+
+// With the request's audit entry ($13, possibly none) in the same statement: no round trip more.
+const PreparedSql& StoreRowsStatement() {
+  static const std::string sql = std::string(kStoreRowsCtes) + "), audit AS (" + AuditInsertSql(13) + ")\nSELECT 1";
+  static const PreparedSql statement{"upload_store_rows", sql.c_str()};
+  return statement;
+}
 
 constexpr PreparedSql kPruneFaults{"upload_prune_faults", R"SQL(
 DELETE FROM device_faults f USING (
@@ -250,11 +255,12 @@ DeviceRows CollectRows(const protocol::Report& report, const std::map<std::size_
 }
 
 void StoreRows(pqxx::work& tx, const DeviceRows& rows, const UploadOutcome& outcome, const std::string& generated_at,
-               const std::string& received_at, std::string_view zip, const std::vector<std::string>& device_ids) {
-  ExecPrepared(tx, kStoreRows, outcome.upload_id, generated_at, received_at, rows.snapshots.dump(), rows.faults.dump(),
-                 rows.counters.dump(), rows.supplies.dump(), rows.usage.dump(), rows.jobs.dump(),
-                 TextArrayLiteral(device_ids), pqxx::binarystring(zip.data(), zip.size()),
-                 UploadOutcomeDocument(outcome).dump());
+               const std::string& received_at, std::string_view zip, const std::vector<std::string>& device_ids,
+               const std::string& audit_entries) {
+  ExecPrepared(tx, StoreRowsStatement(), outcome.upload_id, generated_at, received_at, rows.snapshots.dump(),
+               rows.faults.dump(), rows.counters.dump(), rows.supplies.dump(), rows.usage.dump(), rows.jobs.dump(),
+               TextArrayLiteral(device_ids), pqxx::binarystring(zip.data(), zip.size()),
+               UploadOutcomeDocument(outcome).dump(), audit_entries);
   // After the insert, in a statement of its own: a CTE would not see the new faults.
   if (!rows.with_faults.empty()) ExecPrepared(tx, kPruneFaults, TextArrayLiteral(rows.with_faults));
 }
@@ -283,6 +289,15 @@ void StoreAgent(pqxx::work& tx, const NewUpload& upload, const std::string& uplo
     for (const auto& event : *agent.policy_events) events.push_back(PolicyEventDocument(event));
     ExecPrepared(tx, kPolicyEvents, upload.sender.id, upload_id, received_at, events.dump());
   }
+}
+
+// The entry of a stored upload: bytes_out is the size of the answer the route sends (3.3).
+AuditEntry UploadAuditEntry(AuditEntry entry, const UploadOutcome& outcome) {
+  json answer = UploadOutcomeDocument(outcome);
+  answer["duplicate"] = false;
+  entry.status = 201;
+  entry.bytes_out = static_cast<long long>(answer.dump().size());
+  return entry;
 }
 
 }  // namespace
@@ -330,8 +345,10 @@ StorageResult<UploadOutcome> StoreUploadIn(pqxx::work& tx, const NewUpload& uplo
   const auto bound = BindDevices(tx, upload, outcome);
   std::vector<std::string> device_ids;
   for (const auto& entry : bound) device_ids.push_back(entry.second);
+  std::vector<AuditEntry> audit;
+  if (upload.audit) audit.push_back(UploadAuditEntry(*upload.audit, outcome));
   StoreRows(tx, CollectRows(report, bound, job_consent), outcome, report.generated_at, received_at, upload.zip,
-            device_ids);
+            device_ids, AuditEntriesParameter(audit));
   if (upload.sender.kind == ClientKind::kAgent && report.agent) {
     StoreAgent(tx, upload, outcome.upload_id, received_at, job_consent);
   }

@@ -4,6 +4,7 @@
 // has already parsed the report and applied lockdown; the account's job-data consent is
 // read here, in the same transaction, and personal data is dropped without it.
 #include "protocol/report.hpp"
+#include "storage/audit.hpp"
 #include "storage/client_identities.hpp"
 
 #include <nlohmann/json_fwd.hpp>
@@ -33,6 +34,9 @@ struct NewUpload {
   // Device-direct uploads: indexes of report->devices already refused by the caller
   // (serial mismatch), with their reason; never stored.
   std::vector<std::pair<std::size_t, std::string>> refused;
+  // The request's audit entry, inserted in the upload's transaction when it stores a new
+  // report (status 201); a duplicate or a refusal stores nothing, and the caller queues it.
+  std::optional<AuditEntry> audit;
 };
 
 struct DeviceOutcome {

@@ -28,19 +28,19 @@ TEST_CASE("retention: old raw-upload months are dropped, recent ones and future 
   CHECK(QueryNumber(conn, "SELECT count(*) FROM raw_uploads_202501") == 1);
   CHECK(QueryNumber(conn, "SELECT count(*) FROM raw_uploads_default") == 1);
 
-  auto result = MaintainPartitions(conn, 4, std::chrono::hours(24 * 90));
+  auto result = MaintainPartitions(conn, 4, std::chrono::hours(24 * 90), std::chrono::hours(24 * 400));
   INFO((result ? std::string() : result.error().detail));
   REQUIRE(result.has_value());
   CHECK_FALSE(result->skipped);
   CHECK(result->partitions_dropped == 2);
   CHECK(result->default_rows_deleted == 1);
-  CHECK(result->partitions_created == 6);  // one more month ahead for each of the six tables
+  CHECK(result->partitions_created == 7);  // one more month ahead for each of the seven tables
   CHECK(QueryNumber(conn, "SELECT count(*) FROM raw_uploads") == 1);
   CHECK(QueryNumber(conn, "SELECT count(*) FROM raw_uploads WHERE upload_id = 'up_new'") == 1);
   CHECK(QueryNumber(conn, "SELECT count(*) FROM pg_class WHERE relname = 'counter_readings_' || "
                     "to_char(now() + interval '4 months', 'YYYYMM')") == 1);
 
-  auto again = MaintainPartitions(conn, 4, std::chrono::hours(24 * 90));
+  auto again = MaintainPartitions(conn, 4, std::chrono::hours(24 * 90), std::chrono::hours(24 * 400));
   REQUIRE(again.has_value());
   CHECK(again->partitions_created == 0);
   CHECK(again->partitions_dropped == 0);
