@@ -4,24 +4,8 @@
 #include "storage/feeds.hpp"
 
 #include <algorithm>
-#include <future>
 
 namespace fleetcomm::jobs {
-namespace {
-
-// Runs storage work on the pool and waits: these are the runner's own threads, never I/O threads.
-template <class R, class Fn>
-storage::StorageResult<R> RunOnPool(storage::DbPool& pool, Fn fn) {
-  auto promise = std::make_shared<std::promise<storage::StorageResult<R>>>();
-  auto future = promise->get_future();
-  auto done = [promise](storage::StorageResult<R> result) { promise->set_value(std::move(result)); };
-  if (!pool.TrySubmit(storage::MakeDbTask<R>(std::move(fn), done))) {
-    return storage::StorageError::Unavailable("database task queue is full");
-  }
-  return future.get();
-}
-
-}  // namespace
 
 PipelineRunner::PipelineRunner(storage::DbPool& pool, PipelineRunnerOptions options, ErrorHandler on_error)
     : pool_(pool), options_(std::move(options)), on_error_(std::move(on_error)) {
@@ -57,7 +41,7 @@ void PipelineRunner::WorkerLoop() {
       if (stopping_) return;
     }
     auto work = [options](pqxx::connection_base& c) { return storage::RunPipelineBatch(c, options); };
-    auto batch = RunOnPool<storage::PipelineBatch>(pool_, std::move(work));
+    auto batch = storage::RunDbBlocking<storage::PipelineBatch>(pool_, std::move(work));
     bool busy = false;
     auto wait = options_.poll_interval;
     if (!batch) {
@@ -84,7 +68,7 @@ void PipelineRunner::WorkerLoop() {
 void PipelineRunner::SequencerLoop() {
   for (;;) {
     auto work = [](pqxx::connection_base& c) { return storage::SequenceFeeds(c); };
-    auto sequenced = RunOnPool<storage::SequencedItems>(pool_, std::move(work));
+    auto sequenced = storage::RunDbBlocking<storage::SequencedItems>(pool_, std::move(work));
     if (!sequenced) {
       on_error_("feed_sequencer", sequenced.error().detail);
     } else {

@@ -5,6 +5,8 @@
 
 #include <exception>
 #include <functional>
+#include <future>
+#include <memory>
 #include <utility>
 
 namespace fleetcomm::storage {
@@ -28,6 +30,19 @@ DbPool::Task MakeDbTask(Fn fn, std::function<void(StorageResult<R>)> done) {
     }();
     done(std::move(result));
   };
+}
+
+// Runs `fn` on the pool and waits for it: for threads that may block (the command line,
+// start-up checks, the pipeline runner's own threads), never for an I/O thread.
+template <class R, class Fn>
+StorageResult<R> RunDbBlocking(DbPool& pool, Fn fn) {
+  auto promise = std::make_shared<std::promise<StorageResult<R>>>();
+  auto future = promise->get_future();
+  auto done = [promise](StorageResult<R> result) { promise->set_value(std::move(result)); };
+  if (!pool.TrySubmit(MakeDbTask<R>(std::move(fn), done))) {
+    return StorageError::Unavailable("database task queue is full");
+  }
+  return future.get();
 }
 
 }  // namespace fleetcomm::storage

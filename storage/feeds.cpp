@@ -4,6 +4,8 @@
 
 #include <pqxx/pqxx>
 
+#include <string>
+
 namespace fleetcomm::storage {
 namespace {
 
@@ -37,26 +39,12 @@ FROM (SELECT * FROM supply_order_events WHERE seq > $1 ORDER BY seq LIMIT $2) pa
 constexpr long long kSequencerLock = 0x666c656574736571;  // "fleetseq"
 
 // nextval is taken in created order within a run; all of a run's numbers appear at once.
-constexpr const char* kSequenceMeterReads = R"SQL(
-UPDATE meter_reads m SET seq = n.seq
-FROM (SELECT id, nextval('feed_seq') AS seq
-      FROM (SELECT id FROM meter_reads WHERE seq IS NULL ORDER BY created_at, id LIMIT $1) o) n
-WHERE m.id = n.id
-)SQL";
-
-constexpr const char* kSequenceServiceEvents = R"SQL(
-UPDATE service_events e SET seq = n.seq
-FROM (SELECT id, nextval('feed_seq') AS seq
-      FROM (SELECT id FROM service_events WHERE seq IS NULL ORDER BY created_at, id LIMIT $1) o) n
-WHERE e.id = n.id
-)SQL";
-
-constexpr const char* kSequenceSupplyOrders = R"SQL(
-UPDATE supply_order_events e SET seq = n.seq
-FROM (SELECT id, nextval('feed_seq') AS seq
-      FROM (SELECT id FROM supply_order_events WHERE seq IS NULL ORDER BY created_at, id LIMIT $1) o) n
-WHERE e.id = n.id
-)SQL";
+// `table` is one of the three feed tables named below, never input.
+std::string SequenceSql(const char* table) {
+  return std::string("UPDATE ") + table + " t SET seq = n.seq FROM (SELECT id, nextval('feed_seq') AS seq " +
+         "FROM (SELECT id FROM " + table + " WHERE seq IS NULL ORDER BY created_at, id LIMIT $1) o) n " +
+         "WHERE t.id = n.id";
+}
 
 const char* PageQuery(Feed feed) {
   switch (feed) {
@@ -88,9 +76,9 @@ StorageResult<SequencedItems> SequenceFeeds(pqxx::connection_base& conn, int max
     SequencedItems result;
     if (!tx.exec_params1("SELECT pg_try_advisory_xact_lock($1)", kSequencerLock)[0].as<bool>()) return result;
     result.ran = true;
-    result.items += tx.exec_params(kSequenceMeterReads, max_items).affected_rows();
-    result.items += tx.exec_params(kSequenceSupplyOrders, max_items).affected_rows();
-    result.items += tx.exec_params(kSequenceServiceEvents, max_items).affected_rows();
+    result.items += tx.exec_params(SequenceSql("meter_reads"), max_items).affected_rows();
+    result.items += tx.exec_params(SequenceSql("supply_order_events"), max_items).affected_rows();
+    result.items += tx.exec_params(SequenceSql("service_events"), max_items).affected_rows();
     tx.commit();
     return result;
   } catch (...) {

@@ -1,10 +1,14 @@
 // The downstream feeds through the real binary (PROTOCOL.md 4.5): a consumer that reads,
 // restarts from its last cursor and reads again while uploads arrive gets every item once;
-// the pipelines run inside `serve` and in a separate `fleetcomm jobs` process at once.
+// the pipelines run inside `serve` and in a separate `fleetcomm jobs` process at once; a day
+// of the recorded real printers (../shared/fixtures/printers) gives the expected reads and orders.
 #include "tests/support/child_process.hpp"
 #include "tests/support/fleet_actors.hpp"
+#include "tests/support/temp_dir.hpp"
+#include "tools/printer_recording.hpp"
 #include "tools/report_writer.hpp"
 #include "tools/sample_device.hpp"
+#include "tools/snmprec.hpp"
 #include "tools/zip_writer.hpp"
 
 #include <catch2/catch.hpp>
@@ -18,6 +22,9 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
+#include <map>
+#include <fstream>
 #include <set>
 #include <thread>
 
@@ -248,4 +255,122 @@ TEST_CASE("feeds: a day of hourly reports gives billable reads, one fulfilled or
                {{"status", "cancelled"}});
   // Read again from the start: the same items in the same order.
   CHECK(ReadFeedRestarting(fleetcomm, consumer, "service-events", 1000) == events);
+}
+
+TEST_CASE("feeds: a day of the recorded printers, replayed with rising counters and falling toner, read once",
+          "[e2e][feeds][fixtures]") {
+  namespace fs = std::filesystem;
+  const fs::path printers = fs::path(FLEETCOMM_SHARED_DIR) / "fixtures" / "printers";
+  INFO("the printer fixtures live in " << printers);
+  REQUIRE(fs::is_directory(printers / "raw"));
+  std::vector<fleetcomm::protocol::Device> devices;
+  for (const auto& entry : fs::directory_iterator(printers / "raw")) {
+    if (entry.path().extension() != ".snmprec") continue;
+    const auto recording = fleetcomm::tools::SnmpRecording::Load(entry.path());
+    devices.push_back(fleetcomm::tools::ReadPrinter(recording, {std::nullopt, entry.path().stem().string()}));
+  }
+  REQUIRE(devices.size() >= 13);
+
+  // What the day must give, from the rules of REQUIREMENTS.md R5 stated here on their own:
+  // every counter of every report is one billable read (500 pages in 4 hours is plausible);
+  // the first supply with a known level and capacity ("tracked") falls 6 points a report from
+  // 40% and is replaced (new serial) in the last report: one order, opened at 16% (threshold
+  // 20) and then fulfilled; every other supply keeps its recorded state and opens one order
+  // (never fulfilled) if it is empty, or low, or at or below 20% (a level of -3 never does).
+  constexpr int kReports = 6;
+  std::size_t expected_reads = 0, tracked = 0, other_low = 0;
+  std::vector<std::optional<std::size_t>> tracked_supply(devices.size());
+  for (std::size_t d = 0; d < devices.size(); ++d) {
+    const auto& device = devices[d];
+    if (device.counters) expected_reads += device.counters->items.size() * kReports;
+    for (std::size_t s = 0; s < device.supplies.size(); ++s) {
+      const auto& supply = device.supplies[s];
+      const bool known = supply.level && supply.capacity && *supply.level >= 0 && *supply.capacity > 0;
+      if (known && !tracked_supply[d]) {
+        tracked_supply[d] = s;
+        ++tracked;
+        continue;
+      }
+      const std::string state = supply.state.value_or("");
+      const bool low = state == "empty" ||
+                       (supply.level != -3 && (state == "low" || (known && *supply.level * 100 <= 20 * *supply.capacity)));
+      if (low) ++other_low;
+    }
+  }
+  REQUIRE(tracked > 0);
+
+  RunningFleetcomm fleetcomm({{"pipelines.poll_interval_ms", "20"}, {"pipelines.sequence_interval_ms", "20"}});
+  const std::string admin = CreateOperatorToken(fleetcomm, {"--role", "admin"});
+  const std::string consumer = CreateOperatorToken(fleetcomm, {"--role", "consumer"});
+  const std::string account = CreateAccount(
+      fleetcomm, admin, {{"name", "Fixtures"}, {"meter_billing", true}, {"supplies_contract", true}, {"supply_low_percent", 20}});
+  fleetcomm::testing::TempDir dir;
+  const auto agent = fleetcomm::testing::EnrollTestAgent(fleetcomm, admin, account, dir.path());
+
+  for (int r = 0; r < kReports; ++r) {
+    fleetcomm::protocol::Report report;
+    report.id = ReportId(5000 + r);
+    char at[32];
+    std::snprintf(at, sizeof at, "2026-11-24T%02d:00:00Z", 4 * r);
+    report.generated_at = at;
+    report.source = fleetcomm::protocol::ReportSource::kAgent;
+    report.agent = fleetcomm::protocol::AgentInfo{"agent-lite", "5.6.1", fleetcomm::protocol::SecurityMode::kNormal,
+                                                  {}, std::nullopt, std::nullopt};
+    for (std::size_t d = 0; d < devices.size(); ++d) {
+      auto device = devices[d];
+      if (device.counters) {
+        device.counters->read_at = at;
+        for (auto& counter : device.counters->items) counter.value += 500 * r;
+      }
+      if (tracked_supply[d]) {
+        auto& supply = device.supplies[*tracked_supply[d]];
+        const bool replaced = r == kReports - 1;
+        supply.level = replaced ? *supply.capacity : *supply.capacity * (40 - 6 * r) / 100;
+        supply.state = "ok";
+        supply.serial = replaced ? "NEW-CARTRIDGE" : "OLD-CARTRIDGE";
+      }
+      report.devices.push_back(std::move(device));
+    }
+    const auto zip = fleetcomm::tools::WriteZip({{"report.xml", fleetcomm::tools::WriteReportXml(report)}});
+    const auto uploaded = PostUpload(fleetcomm, agent.files, zip);
+    INFO(uploaded.Describe());
+    REQUIRE(uploaded.status == 201);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (QueryNumber(fleetcomm, "SELECT (SELECT count(*) FROM pipeline_jobs WHERE finished_at IS NULL) + "
+                                "(SELECT count(*) FROM meter_reads WHERE seq IS NULL) + "
+                                "(SELECT count(*) FROM supply_order_events WHERE seq IS NULL)") > 0 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // polling the job table, not a log
+  }
+
+  const auto reads = ReadFeedRestarting(fleetcomm, consumer, "meter-reads", 7);
+  CHECK(reads.size() == expected_reads);
+  std::set<std::string> read_ids;
+  for (const auto& read : reads) {
+    CHECK(read["status"] == "billable");
+    read_ids.insert(read["id"].get<std::string>());
+  }
+  CHECK(read_ids.size() == reads.size());  // nothing repeated across restarts
+  const auto orders = ReadFeedRestarting(fleetcomm, consumer, "supply-orders", 3);
+  std::map<std::string, std::vector<std::string>> events_by_order;
+  for (const auto& event : orders) {
+    events_by_order[event["order_id"].get<std::string>()].push_back(event["event"].get<std::string>());
+  }
+  std::size_t fulfilled = 0, open = 0;
+  for (const auto& [order, events] : events_by_order) {
+    INFO("order " << order);
+    REQUIRE(!events.empty());
+    CHECK(events.front() == "opened");
+    if (events == std::vector<std::string>{"opened", "fulfilled"}) {
+      ++fulfilled;
+    } else {
+      CHECK(events == std::vector<std::string>{"opened"});
+      ++open;
+    }
+  }
+  CHECK(fulfilled == tracked);
+  CHECK(open == other_low);
+  // A consumer reading everything in one go sees exactly what the restarting one saw.
+  CHECK(ReadFeedRestarting(fleetcomm, consumer, "meter-reads", 1000) == reads);
 }
