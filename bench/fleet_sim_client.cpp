@@ -239,7 +239,9 @@ void SimClient::Poll(Clock::time_point now) {
   } else {
     attempts_ = 0;
     ++shared_.counters.polls;
-    for (const auto& action : json::parse(response.body).at("actions")) {
+    // Named: a range-for over a member of a temporary would read a destroyed object.
+    const json answer = json::parse(response.body);
+    for (const auto& action : answer.at("actions")) {
       ++shared_.counters.actions;
       const auto due = now + std::chrono::milliseconds(shared_.options.action_delay_ms);
       pending_results_.push_back({action.at("id").get<std::string>(), due});
