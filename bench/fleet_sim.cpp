@@ -59,8 +59,10 @@ std::string Padded(int value, int width) {
 
 std::uint64_t SeedOf(std::uint64_t seed, const std::string& serial) { return seed ^ std::hash<std::string>{}(serial); }
 
-// Each thread runs its share of the clients, always the one due first, until `deadline`.
-void RunClients(std::vector<SimClient*> clients, Clock::time_point deadline) {
+// Each thread runs its share of the clients, always the one due first, until `deadline`,
+// `step` being SimClient::Prepare or SimClient::Step.
+using ClientStep = Clock::time_point (SimClient::*)(Clock::time_point);
+void RunClients(std::vector<SimClient*> clients, ClientStep step, Clock::time_point deadline) {
   using Entry = std::pair<Clock::time_point, std::size_t>;
   std::priority_queue<Entry, std::vector<Entry>, std::greater<>> due;
   const auto start = Clock::now();
@@ -74,7 +76,7 @@ void RunClients(std::vector<SimClient*> clients, Clock::time_point deadline) {
       continue;
     }
     due.pop();
-    const auto next = clients[index]->Step(now);
+    const auto next = (clients[index]->*step)(now);
     if (next != Clock::time_point::max()) due.push({next, index});
   }
 }
@@ -148,18 +150,29 @@ SimResult RunFleetSimulation(const SimOptions& options, SimCounters& counters) {
   }
   result.clients = static_cast<int>(clients.size());
 
-  shared.clock.real_start = Clock::now();
-  const auto deadline = shared.clock.real_start + shared.clock.RealDuration(static_cast<double>(simulated_seconds));
   const int threads = std::min<int>(options.threads, std::max<int>(1, result.clients));
-  std::vector<std::thread> workers;
-  for (int t = 0; t < threads; ++t) {
-    std::vector<SimClient*> mine;
-    for (std::size_t c = static_cast<std::size_t>(t); c < clients.size(); c += static_cast<std::size_t>(threads)) {
-      mine.push_back(clients[c].get());
+  const auto run_all = [&](ClientStep step, Clock::time_point deadline) {
+    std::vector<std::thread> workers;
+    for (int t = 0; t < threads; ++t) {
+      std::vector<SimClient*> mine;
+      for (std::size_t c = static_cast<std::size_t>(t); c < clients.size(); c += static_cast<std::size_t>(threads)) {
+        mine.push_back(clients[c].get());
+      }
+      workers.emplace_back(RunClients, std::move(mine), step, deadline);
     }
-    workers.emplace_back(RunClients, std::move(mine), deadline);
+    for (auto& worker : workers) worker.join();
+  };
+  // Setup first (registration, enrolment, with their retries and rate limits), so that the
+  // simulated period measures a fleet in service.
+  const auto setup_started = Clock::now();
+  run_all(&SimClient::Prepare, setup_started + std::chrono::seconds(options.setup_seconds));
+  result.setup_seconds = std::chrono::duration<double>(Clock::now() - setup_started).count();
+
+  shared.clock.real_start = Clock::now();
+  for (auto& client : clients) {
+    if (client->ready()) client->Begin(shared.clock.real_start);
   }
-  for (auto& worker : workers) worker.join();
+  run_all(&SimClient::Step, shared.clock.real_start + shared.clock.RealDuration(static_cast<double>(simulated_seconds)));
   for (auto& client : clients) client->Drain();
   result.seconds = std::chrono::duration<double>(Clock::now() - shared.clock.real_start).count();
   result.simulated_days = options.days;

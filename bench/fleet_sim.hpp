@@ -35,6 +35,7 @@ struct SimOptions {
   bool load = false;                  // upload back to back (simulated time per upload still advances)
   int action_delay_ms = 200;          // real time between receiving an action and its result
   int threads = 4;
+  int setup_seconds = 300;  // registration and enrolment of the whole fleet, before the period
   std::string prefix = "SIM";  // serials: <prefix>D00001, <prefix>A001P001
   std::uint64_t seed = 1;
   std::string work_dir;  // certificates and keys are written here
@@ -69,7 +70,8 @@ struct SimCounters {
 
 struct SimResult {
   int clients = 0;
-  double seconds = 0;           // real
+  double setup_seconds = 0;     // real, registration and enrolment
+  double seconds = 0;           // real, the simulated period
   double simulated_days = 0;
   std::string sim_start, sim_end;  // RFC 3339
   std::string account;

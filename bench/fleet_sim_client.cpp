@@ -54,21 +54,36 @@ SimClient::SimClient(const SimShared& shared, Kind kind, std::string name,
   if (!printers_.empty()) load_clock_ = printers_.front().now();
 }
 
-Clock::time_point SimClient::Step(Clock::time_point now) {
-  if (done_) return Clock::time_point::max();
+Clock::time_point SimClient::Prepare(Clock::time_point now) {
+  if (ready_ || done_) return Clock::time_point::max();
   if (now < blocked_until_) return blocked_until_;
   try {
-    if (!ready_) {
-      if (Start(now)) {
-        ready_ = true;
-        ++shared_.counters.clients_ready;
-        // Spread the fleet's first uploads and polls over one interval of each.
-        const auto& options = shared_.options;
-        std::uniform_real_distribution<double> spread(0, 1);
-        next_upload_ = options.load ? now : now + shared_.clock.RealDuration(options.upload_every_min * 60 * spread(random_));
-        next_poll_ = now + shared_.clock.RealDuration(options.poll_every_min * 60 * spread(random_));
-      }
-    } else if (!pending_results_.empty() && pending_results_.front().due <= now) {
+    if (Start(now)) {
+      ready_ = true;
+      ++shared_.counters.clients_ready;
+      return Clock::time_point::max();
+    }
+  } catch (const std::exception&) {
+    shared_.counters.CountError("network");
+    connection_.reset();
+    Backoff(now, -1);
+  }
+  return done_ ? Clock::time_point::max() : blocked_until_;
+}
+
+void SimClient::Begin(Clock::time_point now) {
+  const auto& options = shared_.options;
+  std::uniform_real_distribution<double> spread(0, 1);
+  next_upload_ = options.load ? now : now + shared_.clock.RealDuration(options.upload_every_min * 60 * spread(random_));
+  next_poll_ = now + shared_.clock.RealDuration(options.poll_every_min * 60 * spread(random_));
+  blocked_until_ = now;
+}
+
+Clock::time_point SimClient::Step(Clock::time_point now) {
+  if (done_ || !ready_) return Clock::time_point::max();
+  if (now < blocked_until_) return blocked_until_;
+  try {
+    if (!pending_results_.empty() && pending_results_.front().due <= now) {
       if (PostResult(pending_results_.front(), now)) pending_results_.pop_front();
     } else if (now >= next_upload_) {
       Upload(now);
@@ -85,8 +100,7 @@ Clock::time_point SimClient::Step(Clock::time_point now) {
 }
 
 Clock::time_point SimClient::NextDue() const {
-  if (done_) return Clock::time_point::max();
-  if (!ready_) return blocked_until_;
+  if (done_ || !ready_) return Clock::time_point::max();
   Clock::time_point due = std::min(next_upload_, next_poll_);
   if (!pending_results_.empty()) due = std::min(due, pending_results_.front().due);
   return std::max(due, blocked_until_);

@@ -40,9 +40,16 @@ class SimClient {
   SimClient(const SimShared& shared, Kind kind, std::string name, std::vector<tools::SimulatedPrinter> printers,
             std::string cert_file, std::string key_file, std::uint64_t seed);
 
+  // Setup, before the simulated period: registers or enrols (one attempt). Returns when
+  // to try again; time_point::max() once ready or given up.
+  SimSteadyClock::time_point Prepare(SimSteadyClock::time_point now);
+  // The simulated period begins at `now`: spreads the first upload and poll over one
+  // interval of each.
+  void Begin(SimSteadyClock::time_point now);
   // Does what is due at `now` (one request at most) and returns when something is due
   // next; time_point::max() once the client has given up or is done.
   SimSteadyClock::time_point Step(SimSteadyClock::time_point now);
+  bool ready() const { return ready_; }
   // After the run: posts the results still waiting for their delay (best effort).
   void Drain();
 

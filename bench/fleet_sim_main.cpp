@@ -6,7 +6,7 @@
 //                 [--devices 10] [--agents 1] [--printers-per-agent 10] [--day-seconds 60] [--days 1]
 //                 [--upload-every-min 1440] [--poll-every-min 60] [--load] [--threads 4]
 //                 [--account ac_...] [--registration-key RK-...] [--prefix SIM] [--seed 1]
-//                 [--work-dir DIR] [--json] [--json-devices] [--quiet]
+//                 [--setup-seconds 300] [--work-dir DIR] [--json] [--json-devices] [--quiet]
 //   fleetcomm-sim --local [...]   starts a throwaway PostgreSQL and server (the test harness)
 //                                 and runs against it
 //
@@ -99,6 +99,7 @@ json Summary(const bench::SimResult& result, bench::SimCounters& counters, bool 
   json out = {{"clients", result.clients},
               {"printers", result.printers.size()},
               {"account", result.account},
+              {"setup_seconds", result.setup_seconds},
               {"seconds", result.seconds},
               {"simulated_days", result.simulated_days},
               {"sim_start", result.sim_start},
@@ -137,6 +138,7 @@ void PrintTable(const json& summary) {
   std::printf("%-22s %s\n", "clients (ready)",
               (summary["clients"].dump() + " (" + summary["clients_ready"].dump() + ")").c_str());
   std::printf("%-22s %s\n", "printers", summary["printers"].dump().c_str());
+  std::printf("%-22s %.1f s real\n", "setup", summary["setup_seconds"].get<double>());
   std::printf("%-22s %.1f s real, %.2f simulated days (%s .. %s)\n", "duration", summary["seconds"].get<double>(),
               summary["simulated_days"].get<double>(), summary["sim_start"].get<std::string>().c_str(),
               summary["sim_end"].get<std::string>().c_str());
@@ -165,7 +167,7 @@ int main(int argc, char** argv) try {
                                         {"admin-token", ""}, {"account", ""}, {"registration-key", ""},
                                         {"devices", "10"}, {"agents", "1"}, {"printers-per-agent", "10"},
                                         {"day-seconds", "60"}, {"days", "1"}, {"upload-every-min", "1440"},
-                                        {"poll-every-min", "60"}, {"action-delay-ms", "200"}, {"threads", "4"},
+                                        {"poll-every-min", "60"}, {"action-delay-ms", "200"}, {"threads", "4"}, {"setup-seconds", "300"},
                                         {"prefix", "SIM"}, {"seed", "1"}, {"work-dir", ""}, {"load", "0"},
                                         {"json", "0"}, {"json-devices", "0"}, {"quiet", "0"}, {"local", "0"}});
   bench::SimOptions options;
@@ -187,6 +189,7 @@ int main(int argc, char** argv) try {
   options.poll_every_min = std::stod(flags.at("poll-every-min"));
   options.action_delay_ms = std::stoi(flags.at("action-delay-ms"));
   options.threads = std::stoi(flags.at("threads"));
+  options.setup_seconds = std::stoi(flags.at("setup-seconds"));
   options.prefix = flags.at("prefix");
   options.seed = std::stoull(flags.at("seed"));
   options.load = flags.at("load") != "0";
@@ -194,7 +197,8 @@ int main(int argc, char** argv) try {
   // --local: the test harness's throwaway stack (PostgreSQL, PKI, server) for this run.
   std::unique_ptr<testing::RunningFleetcomm> local;
   if (flags.at("local") != "0") {
-    local = std::make_unique<testing::RunningFleetcomm>(testing::ConfigOverrides{{"log.level", "warn"}});
+    local = std::make_unique<testing::RunningFleetcomm>(testing::ConfigOverrides{
+        {"log.level", "warn"}, {"enroll.rate_per_minute", "100000"}, {"enroll.burst", "100000"}});
     bench::Admin admin(*local);
     options.device_port = local->config.ports.device;
     options.operator_port = local->config.ports.operator_api;
