@@ -66,6 +66,8 @@ void SimulatedPrinter::AdvanceTo(std::int64_t unix_seconds) {
     } else if (std::bernoulli_distribution(kJamPerHour)(random_)) {
       jam_alert_ = true;
       jam_since_ = at;
+      jams_.insert(jams_.begin(), at);
+      if (jams_.size() > kFaultsKept) jams_.pop_back();
     }
   }
   carry_ += pages_per_day_ * static_cast<double>(unix_seconds - now_) / 86400.0;
@@ -103,6 +105,7 @@ protocol::Device SimulatedPrinter::Snapshot() const {
   }
   if (!status.alerts.empty()) status.state = "warning";
   device.status = status;
+  for (const std::int64_t at : jams_) device.faults.push_back({"8.1301", Rfc3339(at), "tray 1", "Paper jam"});
   device.counters = protocol::Counters{read_at, {{"total-impressions", total_impressions(), std::nullopt},
                                                 {"black-impressions", black_, std::nullopt}}};
   if (model_.color) device.counters->items.push_back({"color-impressions", color_, std::nullopt});

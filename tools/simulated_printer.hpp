@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <random>
 #include <string>
+#include <vector>
 
 namespace fleetcomm::tools {
 
@@ -46,9 +47,12 @@ class SimulatedPrinter {
   std::int64_t toner_level() const { return toner_level_; }  // of kTonerCapacity
   int cartridges_replaced() const { return cartridges_replaced_; }
   bool jam_alert() const { return jam_alert_; }
+  // Times of the jams raised so far, newest first, at most kFaultsKept.
+  const std::vector<std::int64_t>& jams() const { return jams_; }
 
   static constexpr std::int64_t kTonerCapacity = 20000;  // impressions per black cartridge
   static constexpr std::int64_t kTonerLowLevel = 2000;   // the cartridge's "low" state
+  static constexpr std::size_t kFaultsKept = 10;         // jams reported in FaultHistory
 
  private:
   std::string serial_;
@@ -64,6 +68,7 @@ class SimulatedPrinter {
   int cartridges_replaced_ = 0;
   bool jam_alert_ = false;
   std::int64_t jam_since_ = 0;
+  std::vector<std::int64_t> jams_;
 };
 
 }  // namespace fleetcomm::tools

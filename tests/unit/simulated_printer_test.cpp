@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <random>
 #include <set>
 
@@ -84,6 +85,12 @@ TEST_CASE("paper jams are raised and cleared over simulated weeks", "[sim][unit]
   }
   CHECK(raised >= 3);
   CHECK(cleared >= 2);
+  // Each jam is in the fault history, newest first, the last ten kept.
+  const auto faults = printer.Snapshot().faults;
+  CHECK(faults.size() == std::min<std::size_t>(static_cast<std::size_t>(raised), SimulatedPrinter::kFaultsKept));
+  REQUIRE(!faults.empty());
+  CHECK(faults.front().at == Rfc3339(printer.jams().front()));
+  for (std::size_t i = 1; i < faults.size(); ++i) CHECK(*faults[i - 1].at > *faults[i].at);
 }
 
 TEST_CASE("a simulated printer's snapshot is a report the server's parser accepts", "[sim][unit]") {
