@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <stdexcept>
 
@@ -29,8 +30,8 @@ LeanTlsContext::LeanTlsContext(const std::string& ca_file, const std::string& ce
   // Sessions are kept by the caller (TakeSession), not in an internal cache.
   SSL_CTX_set_session_cache_mode(ctx_, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
   if (SSL_CTX_load_verify_locations(ctx_, ca_file.c_str(), nullptr) != 1 ||
-      SSL_CTX_use_certificate_chain_file(ctx_, cert_file.c_str()) != 1 ||
-      SSL_CTX_use_PrivateKey_file(ctx_, key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
+      (!cert_file.empty() && (SSL_CTX_use_certificate_chain_file(ctx_, cert_file.c_str()) != 1 ||
+                              SSL_CTX_use_PrivateKey_file(ctx_, key_file.c_str(), SSL_FILETYPE_PEM) != 1))) {
     SSL_CTX_free(ctx_);
     throw std::runtime_error(SslError("client credentials"));
   }
@@ -62,7 +63,7 @@ bool LeanHttpsConnection::Connect(SSL_SESSION* session) {
   sockaddr_in address{};
   address.sin_family = AF_INET;
   address.sin_port = htons(port_);
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::inet_pton(AF_INET, host_.c_str(), &address.sin_addr) != 1) throw std::runtime_error("not an IPv4 address: " + host_);
   if (::connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
     throw std::runtime_error(std::string("connect: ") + std::strerror(errno));
   }
@@ -98,6 +99,9 @@ LeanResponse LeanHttpsConnection::Exchange(const std::string& raw) {
   LeanResponse response;
   response.status = static_cast<unsigned>(std::stoul(buffer_.substr(9, 3)));
   response.body = buffer_.substr(header_end, need - header_end);
+  if (const auto at = buffer_.find("Retry-After: "); at != std::string::npos && at < header_end) {
+    response.retry_after_s = std::atoi(buffer_.c_str() + at + 13);
+  }
   buffer_.erase(0, need);
   return response;
 }
@@ -108,6 +112,12 @@ std::string RawRequest(const std::string& method, const std::string& target, con
     raw += "Content-Type: application/json\r\nContent-Length: " + std::to_string(json_body.size()) + "\r\n";
   }
   return raw + "\r\n" + json_body;
+}
+
+std::string RawRequest(const std::string& method, const std::string& target, const std::string& content_type,
+                       const std::string& body) {
+  return method + " " + target + " HTTP/1.1\r\nHost: localhost\r\nContent-Type: " + content_type +
+         "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
 }
 
 }  // namespace fleetcomm::bench

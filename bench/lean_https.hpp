@@ -7,10 +7,12 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 
 namespace fleetcomm::bench {
 
-// One client TLS context: verifies the server against `ca_file`, presents cert/key.
+// One client TLS context: verifies the server against `ca_file`, presents cert/key (none
+// when `cert_file` is empty: agent enrolment).
 class LeanTlsContext {
  public:
   LeanTlsContext(const std::string& ca_file, const std::string& cert_file, const std::string& key_file);
@@ -26,11 +28,14 @@ class LeanTlsContext {
 struct LeanResponse {
   unsigned status = 0;
   std::string body;
+  int retry_after_s = -1;  // the Retry-After header in seconds; -1 when absent
 };
 
 class LeanHttpsConnection {
  public:
-  LeanHttpsConnection(const LeanTlsContext& context, std::uint16_t port) : context_(context), port_(port) {}
+  // `host`: an IPv4 address; the server's certificate must name "localhost" (SNI too).
+  LeanHttpsConnection(const LeanTlsContext& context, std::uint16_t port, std::string host = "127.0.0.1")
+      : context_(context), port_(port), host_(std::move(host)) {}
   ~LeanHttpsConnection();
   LeanHttpsConnection(const LeanHttpsConnection&) = delete;
   LeanHttpsConnection& operator=(const LeanHttpsConnection&) = delete;
@@ -47,6 +52,7 @@ class LeanHttpsConnection {
  private:
   const LeanTlsContext& context_;
   std::uint16_t port_;
+  std::string host_;
   int fd_ = -1;
   SSL* ssl_ = nullptr;
   std::string buffer_;
@@ -54,5 +60,8 @@ class LeanHttpsConnection {
 
 // "GET <target>" / "POST <target>" with a JSON body, Host: localhost, keep-alive.
 std::string RawRequest(const std::string& method, const std::string& target, const std::string& json_body = {});
+// "<method> <target>" with `body` of `content_type` (an upload's application/zip).
+std::string RawRequest(const std::string& method, const std::string& target, const std::string& content_type,
+                       const std::string& body);
 
 }  // namespace fleetcomm::bench
