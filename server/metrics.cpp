@@ -129,6 +129,14 @@ ServerMetrics::ServerMetrics() : registry_(std::make_shared<prometheus::Registry
                              .Help("Time left until the soonest-expiring certificate of each role expires "
                                    "(negative once expired)")
                              .Register(*registry_);
+  // Series of known label values start at 0: an absent series is not a zero to rate() and
+  // to the alert rules (deploy/prometheus), so it would only appear with its first event.
+  for (const ListenerKind listener : {ListenerKind::kDevice, ListenerKind::kOperator, ListenerKind::kOps}) {
+    connections_open_->Add({{"listener", Name(listener)}});
+    connections_refused_->Add({{"listener", Name(listener)}, {"reason", "max_connections"}});
+    overloaded_->Add({{"listener", Name(listener)}});
+    if (listener != ListenerKind::kOps) handshakes_->Add({{"listener", Name(listener)}});
+  }
 }
 
 ServerMetrics::~ServerMetrics() = default;
