@@ -199,7 +199,9 @@ void ServerMetrics::UploadStored(std::size_t devices, const std::array<long long
 
 void ServerMetrics::UploadReplayed() { uploads_replayed_->Increment(); }
 
-void ServerMetrics::UploadRefused(std::string_view code) { uploads_refused_->Add({{"code", std::string(code)}}).Increment(); }
+void ServerMetrics::UploadRefused(std::string_view code) {
+  uploads_refused_->Add({{"code", std::string(code)}}).Increment();
+}
 
 void ServerMetrics::SetBacklog(const storage::Backlog& backlog) {
   for (const auto& queue : backlog.pipelines) {
@@ -210,7 +212,9 @@ void ServerMetrics::SetBacklog(const storage::Backlog& backlog) {
     feed_items_->Add({{"feed", queue.name}}).Set(static_cast<double>(queue.items));
     feed_lag_->Add({{"feed", queue.name}}).Set(queue.oldest_age_seconds);
   }
-  for (const auto& queue : backlog.actions) actions_open_->Add({{"state", queue.name}}).Set(static_cast<double>(queue.items));
+  for (const auto& queue : backlog.actions) {
+    actions_open_->Add({{"state", queue.name}}).Set(static_cast<double>(queue.items));
+  }
   backlog_refreshed_->SetToCurrentTime();
 }
 

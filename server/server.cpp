@@ -169,10 +169,12 @@ class RunningServer {
   }
 
   // Cluster-wide queue gauges for /metrics, read here so that a scrape never waits for the
-  // database. A failure keeps the last values; fleetcomm_database_up tells why.
+  // database. A failure keeps the last values (and their refresh time); an unreachable
+  // database is not logged every 5 s: fleetcomm_database_up already says so.
   void RefreshBacklogBlocking() {
     auto work = [](pqxx::connection_base& c) { return storage::ReadBacklog(c); };
     auto backlog = RunDbBlocking<storage::Backlog>(pool_, std::move(work));
+    if (!backlog && backlog.error().code == storage::StorageErrc::kUnavailable) return;
     if (!backlog) throw std::runtime_error(backlog.error().detail);
     metrics_.SetBacklog(*backlog);
   }

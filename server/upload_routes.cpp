@@ -92,7 +92,9 @@ std::size_t AcceptedDevices(const storage::UploadOutcome& outcome) {
 }
 
 asio::awaitable<HttpResponse> Upload(ServerState& state, RequestContext& context) {
-  if (!IsZip(context)) co_return Refuse(state, ApiError(ErrorCode::kUnsupportedMediaType, "uploads are application/zip"));
+  if (!IsZip(context)) {
+    co_return Refuse(state, ApiError(ErrorCode::kUnsupportedMediaType, "uploads are application/zip"));
+  }
   auto decode = [&body = context.request.body(), &config = state.config]() { return Decode(body, config); };
   auto decoding = RunCpu<DecodedUpload>(state.cpu, std::move(decode));
   DecodedUpload decoded = co_await std::move(decoding);

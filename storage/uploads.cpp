@@ -265,10 +265,11 @@ DeviceRows CollectRows(const protocol::Report& report, const std::map<std::size_
 void StoreRows(pqxx::work& tx, const DeviceRows& rows, UploadOutcome& outcome, const std::string& generated_at,
                const std::string& received_at, std::string_view zip, const std::vector<std::string>& device_ids,
                const std::string& audit_entries) {
-  const auto counts = ExecPrepared(tx, StoreRowsStatement(), outcome.upload_id, generated_at, received_at, rows.snapshots.dump(),
-               rows.faults.dump(), rows.counters.dump(), rows.supplies.dump(), rows.usage.dump(), rows.jobs.dump(),
-               TextArrayLiteral(device_ids), pqxx::binarystring(zip.data(), zip.size()),
-               UploadOutcomeDocument(outcome).dump(), audit_entries);
+  const auto counts =
+      ExecPrepared(tx, StoreRowsStatement(), outcome.upload_id, generated_at, received_at, rows.snapshots.dump(),
+                   rows.faults.dump(), rows.counters.dump(), rows.supplies.dump(), rows.usage.dump(), rows.jobs.dump(),
+                   TextArrayLiteral(device_ids), pqxx::binarystring(zip.data(), zip.size()),
+                   UploadOutcomeDocument(outcome).dump(), audit_entries);
   for (std::size_t i = 0; i < outcome.rows_stored.size(); ++i) {
     outcome.rows_stored[i] = counts[0][static_cast<pqxx::row::size_type>(i)].as<long long>();
   }

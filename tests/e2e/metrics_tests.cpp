@@ -39,8 +39,8 @@ using namespace std::chrono_literals;
 namespace {
 
 std::string DeviceReportZip(const std::string& report_id, const std::string& serial) {
-  return fleetcomm::tools::WriteZip(
-      {{"report.xml", fleetcomm::tools::WriteReportXml(fleetcomm::tools::SampleDeviceReport(report_id, serial, 123456))}});
+  const auto report = fleetcomm::tools::SampleDeviceReport(report_id, serial, 123456);
+  return fleetcomm::tools::WriteZip({{"report.xml", fleetcomm::tools::WriteReportXml(report)}});
 }
 
 // Seconds from now until the first certificate of `file` expires.
@@ -73,15 +73,13 @@ TEST_CASE("metrics: handshakes, uploads stored, replayed and refused, queue gaug
   {  // tls handshakes by listener, and failures
     CHECK(MetricValue(ports, "fleetcomm_tls_handshakes_total{listener=\"device\"}") >= 4);
     CHECK(MetricValue(ports, "fleetcomm_tls_handshakes_total{listener=\"operator\"}") >= 2);
-    const double failed_before =
-        ScrapeMetric(ports, "fleetcomm_tls_handshake_failures_total{listener=\"device\",reason=\"certificate_expired\"}")
-            .value_or(0);
+    const std::string expired_name =
+        "fleetcomm_tls_handshake_failures_total{listener=\"device\",reason=\"certificate_expired\"}";
+    const double failed_before = ScrapeMetric(ports, expired_name).value_or(0);
     HttpClient expired(ports.device, ClientTls(fleetcomm.pki, &fleetcomm.pki.device_expired));
     // Under TLS 1.3 the client may believe the handshake done before the server's verdict.
     CHECK(expired.Get("/rs/v1/actions").status != 200);
-    const auto failed = WaitForMetric(
-        ports, "fleetcomm_tls_handshake_failures_total{listener=\"device\",reason=\"certificate_expired\"}",
-        [&](double v) { return v > failed_before; }, 5s);
+    const auto failed = WaitForMetric(ports, expired_name, [&](double v) { return v > failed_before; }, 5s);
     CHECK(failed.value_or(0) == failed_before + 1);
   }
 
@@ -110,13 +108,12 @@ TEST_CASE("metrics: handshakes, uploads stored, replayed and refused, queue gaug
     REQUIRE(status["state"] == "queued");
     // A feed item the sequencer has not numbered (no worker runs here), written 90 s ago.
     REQUIRE(QueryNumber(fleetcomm,
-                        "WITH e AS (INSERT INTO service_events (source_key, account_id, device_id, kind, code, severity, "
-                        "at, created_at) VALUES ('metrics-test', '" + account + "', '" + device_id +
+                        "WITH e AS (INSERT INTO service_events (source_key, account_id, device_id, kind, code, "
+                        "severity, at, created_at) VALUES ('metrics-test', '" + account + "', '" + device_id +
                             "', 'alert_raised', 'x', 'warning', now(), now() - interval '90 seconds') RETURNING 1) "
                             "SELECT count(*) FROM e") == 1);
-    const long long pending_meter_reads =
-        QueryNumber(fleetcomm, "SELECT count(*) FROM pipeline_jobs WHERE pipeline = 'meter_reads' AND finished_at IS NULL");
-    REQUIRE(pending_meter_reads == 1);
+    REQUIRE(QueryNumber(fleetcomm, "SELECT count(*) FROM pipeline_jobs "
+                                   "WHERE pipeline = 'meter_reads' AND finished_at IS NULL") == 1);
 
     // Refreshed every 5 s by a periodic task, not at the scrape.
     const auto lag = WaitForMetric(ports, "fleetcomm_feed_lag_seconds{feed=\"service_events\"}",

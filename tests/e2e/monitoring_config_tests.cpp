@@ -135,8 +135,9 @@ std::set<std::string> ExposedAfterTraffic(RunningFleetcomm& fleetcomm) {
   REQUIRE(device.Get("/rs/v1/actions").status == 200);
   HttpClient expired(ports.device, ClientTls(fleetcomm.pki, &fleetcomm.pki.device_expired));
   CHECK(expired.Get("/rs/v1/actions").status != 200);
-  REQUIRE(WaitForMetric(ports, "fleetcomm_tls_handshake_failures_total{listener=\"device\",reason=\"certificate_expired\"}",
-                        [](double v) { return v >= 1; }, 5s));
+  const std::string expired_name =
+      "fleetcomm_tls_handshake_failures_total{listener=\"device\",reason=\"certificate_expired\"}";
+  REQUIRE(WaitForMetric(ports, expired_name, [](double v) { return v >= 1; }, 5s));
   REQUIRE(WaitForMetric(ports, "fleetcomm_backlog_refreshed_timestamp_seconds", [](double v) { return v > 0; }, 15s));
   return ExposedMetricNames(ScrapeAll(ports));
 }
