@@ -143,6 +143,7 @@ asio::awaitable<void> ServeTlsConnection(asio::ip::tcp::socket socket, ListenerC
         refused != nullptr ? refused->fingerprint : auth::Sha256FingerprintHex(presented)));
     co_return;
   }
+  listener.state.metrics.HandshakeSucceeded(listener.kind);
   if (listener.kind == ListenerKind::kDevice) {
     // Inspected once per connection: every request of a keep-alive connection reuses it.
     if (X509* peer = SSL_get0_peer_certificate(stream.native_handle())) {

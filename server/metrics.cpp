@@ -1,11 +1,15 @@
 #include "server/metrics.hpp"
 
+#include "storage/uploads.hpp"
+
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
+
+#include <algorithm>
 
 namespace fleetcomm::server {
 namespace {
@@ -38,6 +42,9 @@ ServerMetrics::ServerMetrics() : registry_(std::make_shared<prometheus::Registry
                               .Help("Connections closed at accept, by listener and reason").Register(*registry_);
   handshake_failures_ = &BuildCounter().Name("fleetcomm_tls_handshake_failures_total")
                              .Help("TLS handshakes that failed, by listener and reason").Register(*registry_);
+  handshakes_ = &BuildCounter().Name("fleetcomm_tls_handshakes_total")
+                     .Help("TLS handshakes completed, by listener (failures: fleetcomm_tls_handshake_failures_total)")
+                     .Register(*registry_);
   overloaded_ = &BuildCounter().Name("fleetcomm_overload_rejections_total")
                      .Help("Requests answered 503 by the in-flight guard").Register(*registry_);
   pool_gauges_ = &BuildGauge().Name("fleetcomm_db_pool_connections")
@@ -78,6 +85,58 @@ ServerMetrics::ServerMetrics() : registry_(std::make_shared<prometheus::Registry
                         .Register(*registry_).Add({});
   audit_queued_ = &BuildGauge().Name("fleetcomm_audit_queue_entries")
                        .Help("Audit entries waiting for the batch writer").Register(*registry_).Add({});
+  uploads_stored_ = &BuildCounter().Name("fleetcomm_uploads_stored_total")
+                         .Help("Uploads that stored a new report (answered 201)").Register(*registry_).Add({});
+  uploads_replayed_ = &BuildCounter().Name("fleetcomm_uploads_duplicate_total")
+                           .Help("Uploads of a report already stored, answered with the stored answer (200)")
+                           .Register(*registry_).Add({});
+  upload_devices_stored_ = &BuildCounter().Name("fleetcomm_upload_devices_stored_total")
+                                .Help("Devices whose data new reports stored (accepted devices)")
+                                .Register(*registry_).Add({});
+  auto& rows = BuildCounter().Name("fleetcomm_upload_rows_stored_total")
+                   .Help("Rows new reports added, by table (readings already stored by an earlier upload not counted)")
+                   .Register(*registry_);
+  for (std::size_t i = 0; i < upload_rows_stored_.size(); ++i) {
+    upload_rows_stored_[i] = &rows.Add({{"table", storage::UploadOutcome::kRowTables[i]}});
+  }
+  uploads_refused_ = &BuildCounter().Name("fleetcomm_uploads_refused_total")
+                          .Help("Uploads the upload route refused, by wire error code (refusals before the route, "
+                                "such as 401 or 413, are in fleetcomm_http_requests_total)")
+                          .Register(*registry_);
+  pipeline_jobs_ = &BuildGauge().Name("fleetcomm_pipeline_jobs_pending")
+                        .Help("Pipeline jobs not finished yet (due or waiting for a retry), by pipeline; "
+                              "cluster-wide, refreshed every few seconds")
+                        .Register(*registry_);
+  pipeline_lag_ = &BuildGauge().Name("fleetcomm_pipeline_lag_seconds")
+                       .Help("Age of the oldest unfinished pipeline job, by pipeline (0 when none)")
+                       .Register(*registry_);
+  feed_items_ = &BuildGauge().Name("fleetcomm_feed_unsequenced_items")
+                     .Help("Feed items written but not numbered by the sequencer yet (invisible to readers), by feed")
+                     .Register(*registry_);
+  feed_lag_ = &BuildGauge().Name("fleetcomm_feed_lag_seconds")
+                   .Help("Age of the oldest feed item not numbered yet, by feed (0 when none)")
+                   .Register(*registry_);
+  actions_open_ = &BuildGauge().Name("fleetcomm_actions_open")
+                       .Help("Actions not in a final state, by state; cluster-wide, refreshed every few seconds")
+                       .Register(*registry_);
+  backlog_refreshed_ = &BuildGauge().Name("fleetcomm_backlog_refreshed_timestamp_seconds")
+                            .Help("When the pipeline, feed and action gauges were last read from the database")
+                            .Register(*registry_).Add({});
+  certificate_not_after_ = &BuildGauge().Name("fleetcomm_certificate_not_after_timestamp_seconds")
+                                .Help("Expiry (notAfter) of the soonest-expiring certificate of each role in force")
+                                .Register(*registry_);
+  certificate_expiry_ = &BuildGauge().Name("fleetcomm_certificate_expiry_seconds")
+                             .Help("Time left until the soonest-expiring certificate of each role expires "
+                                   "(negative once expired)")
+                             .Register(*registry_);
+  // Series of known label values start at 0: an absent series is not a zero to rate() and
+  // to the alert rules (deploy/prometheus), so it would only appear with its first event.
+  for (const ListenerKind listener : {ListenerKind::kDevice, ListenerKind::kOperator, ListenerKind::kOps}) {
+    connections_open_->Add({{"listener", Name(listener)}});
+    connections_refused_->Add({{"listener", Name(listener)}, {"reason", "max_connections"}});
+    overloaded_->Add({{"listener", Name(listener)}});
+    if (listener != ListenerKind::kOps) handshakes_->Add({{"listener", Name(listener)}});
+  }
 }
 
 ServerMetrics::~ServerMetrics() = default;
@@ -104,6 +163,10 @@ void ServerMetrics::HandshakeFailed(ListenerKind listener, std::string_view reas
   handshake_failures_->Add({{"listener", Name(listener)}, {"reason", std::string(reason)}}).Increment();
 }
 
+void ServerMetrics::HandshakeSucceeded(ListenerKind listener) {
+  handshakes_->Add({{"listener", Name(listener)}}).Increment();
+}
+
 void ServerMetrics::Overloaded(ListenerKind listener) { overloaded_->Add({{"listener", Name(listener)}}).Increment(); }
 
 void ServerMetrics::IdentityLookedUp() { identity_lookups_->Increment(); }
@@ -126,6 +189,44 @@ void ServerMetrics::AuditWritten(std::size_t entries) { audit_written_->Incremen
 void ServerMetrics::AuditDropped(std::size_t entries) { audit_dropped_->Increment(static_cast<double>(entries)); }
 void ServerMetrics::SetAuditQueued(std::size_t entries) { audit_queued_->Set(static_cast<double>(entries)); }
 
+void ServerMetrics::UploadStored(std::size_t devices, const std::array<long long, 6>& rows_by_table) {
+  uploads_stored_->Increment();
+  upload_devices_stored_->Increment(static_cast<double>(devices));
+  for (std::size_t i = 0; i < rows_by_table.size(); ++i) {
+    upload_rows_stored_[i]->Increment(static_cast<double>(rows_by_table[i]));
+  }
+}
+
+void ServerMetrics::UploadReplayed() { uploads_replayed_->Increment(); }
+
+void ServerMetrics::UploadRefused(std::string_view code) {
+  uploads_refused_->Add({{"code", std::string(code)}}).Increment();
+}
+
+void ServerMetrics::SetBacklog(const storage::Backlog& backlog) {
+  for (const auto& queue : backlog.pipelines) {
+    pipeline_jobs_->Add({{"pipeline", queue.name}}).Set(static_cast<double>(queue.items));
+    pipeline_lag_->Add({{"pipeline", queue.name}}).Set(queue.oldest_age_seconds);
+  }
+  for (const auto& queue : backlog.feeds) {
+    feed_items_->Add({{"feed", queue.name}}).Set(static_cast<double>(queue.items));
+    feed_lag_->Add({{"feed", queue.name}}).Set(queue.oldest_age_seconds);
+  }
+  for (const auto& queue : backlog.actions) {
+    actions_open_->Add({{"state", queue.name}}).Set(static_cast<double>(queue.items));
+  }
+  backlog_refreshed_->SetToCurrentTime();
+}
+
+void ServerMetrics::SetCertificateExpiry(std::string_view role, std::chrono::system_clock::time_point not_after) {
+  const double unix_seconds = std::chrono::duration<double>(not_after.time_since_epoch()).count();
+  certificate_not_after_->Add({{"role", std::string(role)}}).Set(unix_seconds);
+  std::lock_guard lock(scrape_mutex_);
+  auto it = std::find_if(not_after_.begin(), not_after_.end(), [&](const auto& entry) { return entry.first == role; });
+  if (it == not_after_.end()) not_after_.emplace_back(std::string(role), unix_seconds);
+  else it->second = unix_seconds;
+}
+
 void ServerMetrics::SetDatabaseUp(bool up) { database_up_->Add({}).Set(up ? 1 : 0); }
 
 std::string ServerMetrics::Serialize(const storage::DbPoolStats& pool) {
@@ -139,6 +240,9 @@ std::string ServerMetrics::Serialize(const storage::DbPoolStats& pool) {
     pool_tasks_->Add({}).Increment(static_cast<double>(pool.tasks_started - reported_tasks_));
     reported_wait_seconds_ = pool.total_wait_seconds;
     reported_tasks_ = pool.tasks_started;
+    // Time left moves with the clock: recomputed here, from what the last (re)load set.
+    const double now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+    for (const auto& [role, not_after] : not_after_) certificate_expiry_->Add({{"role", role}}).Set(not_after - now);
   }
   return prometheus::TextSerializer().Serialize(registry_->Collect());
 }

@@ -3,11 +3,16 @@
 // listener names, route patterns (never raw paths), status codes and fixed reasons.
 // Thread-safe (prometheus-cpp families lock internally).
 #include "server/http.hpp"
+#include "storage/backlog.hpp"
 #include "storage/db_pool.hpp"
 
+#include <array>
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace prometheus {
 class Registry;
@@ -31,6 +36,7 @@ class ServerMetrics {
   void ConnectionClosed(ListenerKind listener);
   void ConnectionRefused(ListenerKind listener, std::string_view reason);
   void HandshakeFailed(ListenerKind listener, std::string_view reason);
+  void HandshakeSucceeded(ListenerKind listener);
   void Overloaded(ListenerKind listener);
   void SetDatabaseUp(bool up);
   void IdentityLookedUp();
@@ -44,6 +50,16 @@ class ServerMetrics {
   void AuditWritten(std::size_t entries);
   void AuditDropped(std::size_t entries);
   void SetAuditQueued(std::size_t entries);
+  // POST /rs/v1/uploads: a new report stored (with the devices it bound and the rows each
+  // table gained), a replay of an earlier one, or a refusal by the route (wire error code).
+  void UploadStored(std::size_t devices, const std::array<long long, 6>& rows_by_table);
+  void UploadReplayed();
+  void UploadRefused(std::string_view code);
+  // Database-derived queue gauges, refreshed by a periodic task (server/server.cpp).
+  void SetBacklog(const storage::Backlog& backlog);
+  // The soonest expiry among the certificates of `role` (device_server, operator_server,
+  // agent_ca, device_trust_anchors); the time left is computed at each scrape.
+  void SetCertificateExpiry(std::string_view role, std::chrono::system_clock::time_point not_after);
 
   // Prometheus text exposition format, with the pool gauges refreshed first.
   std::string Serialize(const storage::DbPoolStats& pool);
@@ -57,6 +73,7 @@ class ServerMetrics {
   prometheus::Family<prometheus::Gauge>* connections_open_;
   prometheus::Family<prometheus::Counter>* connections_refused_;
   prometheus::Family<prometheus::Counter>* handshake_failures_;
+  prometheus::Family<prometheus::Counter>* handshakes_;
   prometheus::Family<prometheus::Counter>* overloaded_;
   prometheus::Family<prometheus::Gauge>* pool_gauges_;
   prometheus::Family<prometheus::Counter>* pool_wait_seconds_;
@@ -72,9 +89,23 @@ class ServerMetrics {
   prometheus::Counter* audit_written_;
   prometheus::Counter* audit_dropped_;
   prometheus::Gauge* audit_queued_;
+  prometheus::Counter* uploads_stored_;
+  prometheus::Counter* uploads_replayed_;
+  prometheus::Counter* upload_devices_stored_;
+  std::array<prometheus::Counter*, 6> upload_rows_stored_{};
+  prometheus::Family<prometheus::Counter>* uploads_refused_;
+  prometheus::Family<prometheus::Gauge>* pipeline_jobs_;
+  prometheus::Family<prometheus::Gauge>* pipeline_lag_;
+  prometheus::Family<prometheus::Gauge>* feed_items_;
+  prometheus::Family<prometheus::Gauge>* feed_lag_;
+  prometheus::Family<prometheus::Gauge>* actions_open_;
+  prometheus::Gauge* backlog_refreshed_;
+  prometheus::Family<prometheus::Gauge>* certificate_not_after_;
+  prometheus::Family<prometheus::Gauge>* certificate_expiry_;
   std::mutex scrape_mutex_;
   double reported_wait_seconds_ = 0;
   std::uint64_t reported_tasks_ = 0;
+  std::vector<std::pair<std::string, double>> not_after_;  // role, Unix time; under scrape_mutex_
 };
 
 }  // namespace fleetcomm::server

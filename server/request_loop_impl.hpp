@@ -128,6 +128,7 @@ class RequestLoop {
     started_ = std::chrono::steady_clock::now();
     request_id_ = NewRequestId();
     route_label_ = "unmatched";
+    operator_identity_.clear();
     bytes_in_ = 0;
     BeginAuditEntry(audit_.entry, listener_.kind, request_id_, connection_);
     audit_.recorded = false;
@@ -164,7 +165,10 @@ class RequestLoop {
     const Access access = match.route != nullptr ? match.route->access : DefaultAccess();
     auto refusal = co_await CheckAccess(access, context);
     DescribeClient(audit_.entry, connection_);
-    if (context.operator_principal) DescribeOperator(audit_.entry, *context.operator_principal);
+    if (context.operator_principal) {
+      DescribeOperator(audit_.entry, *context.operator_principal);
+      operator_identity_ = "operator:" + std::to_string(context.operator_principal->token_id);
+    }
     if (refusal) {
       co_await AnswerError(*refusal, false);
       co_return "access_refused";
@@ -346,6 +350,7 @@ class RequestLoop {
   }
 
   std::string IdentityForLog() const {
+    if (!operator_identity_.empty()) return operator_identity_;  // the token's id, as in the audit entry
     if (connection_.identity) return connection_.identity->id;
     if (connection_.certificate && *connection_.certificate) return "cert:" + (*connection_.certificate)->identity;
     return "-";
@@ -359,6 +364,7 @@ class RequestLoop {
   std::chrono::steady_clock::time_point started_;
   std::string request_id_;
   std::string route_label_;
+  std::string operator_identity_;
   std::size_t bytes_in_ = 0;
   AuditRecord audit_;
 };

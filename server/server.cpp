@@ -5,6 +5,7 @@
 #include "jobs/periodic_runner.hpp"
 #include "server/audit_writer.hpp"
 #include "server/blocking_db.hpp"
+#include "server/certificate_expiry.hpp"
 #include "server/device_routes.hpp"
 #include "server/listener.hpp"
 #include "server/log.hpp"
@@ -15,6 +16,7 @@
 #include "storage/action_delivery.hpp"
 #include "storage/action_notifications.hpp"
 #include "storage/audit_chain.hpp"
+#include "storage/backlog.hpp"
 #include "storage/embedded.hpp"
 #include "storage/migrator.hpp"
 #include "storage/retention.hpp"
@@ -40,6 +42,8 @@ namespace {
 namespace asio = boost::asio;
 using asio::ip::tcp;
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+// How stale the pipeline, feed and action gauges may be: a scrape interval's worth at most.
+constexpr std::chrono::seconds kQueueGaugeInterval{5};
 
 std::string Describe(const ListenAddress& address) { return address.host + ":" + std::to_string(address.port); }
 
@@ -128,6 +132,7 @@ class RunningServer {
     AddDeviceRoutes(device_router_, state_);
     AddOperatorRoutes(operator_router_, state_);
     AddOpsRoutes(ops_router_, state_);
+    RecordCertificateExpiries();
   }
 
   bool Ready() { return SchemaAllowsStart(pool_); }
@@ -163,6 +168,28 @@ class RunningServer {
     if (*expired > 0) Log(LogLevel::kInfo, "actions_expired", {{"count", *expired}});
   }
 
+  // Cluster-wide queue gauges for /metrics, read here so that a scrape never waits for the
+  // database. A failure keeps the last values (and their refresh time); an unreachable
+  // database is not logged every 5 s: fleetcomm_database_up already says so.
+  void RefreshBacklogBlocking() {
+    auto work = [](pqxx::connection_base& c) { return storage::ReadBacklog(c); };
+    auto backlog = RunDbBlocking<storage::Backlog>(pool_, std::move(work));
+    if (!backlog && backlog.error().code == storage::StorageErrc::kUnavailable) return;
+    if (!backlog) throw std::runtime_error(backlog.error().detail);
+    metrics_.SetBacklog(*backlog);
+  }
+
+  // From the files the contexts in force were built from (start, or a reload that succeeded).
+  void RecordCertificateExpiries() {
+    try {
+      for (const auto& expiry : ReadCertificateExpiries(config_)) {
+        metrics_.SetCertificateExpiry(expiry.role, expiry.not_after);
+      }
+    } catch (const std::exception& e) {
+      Log(LogLevel::kError, "certificate_expiry_unreadable", {{"error", e.what()}});
+    }
+  }
+
   int Run() {
     if (empty_polls_.Enabled() || config_.identity_cache_ttl.count() > 0) StartActionListener();
     auto io_executor = io_.get_executor();
@@ -172,6 +199,8 @@ class RunningServer {
     asio::co_spawn(control_, HandleSignals(), asio::detached);
     jobs_.emplace(std::vector<jobs::PeriodicTask>{{"database_probe", std::chrono::seconds(5),
                                                    [this] { metrics_.SetDatabaseUp(CheckSchemaBlocking(pool_).has_value()); }},
+                                                  {"queue_gauges", kQueueGaugeInterval,
+                                                   [this] { RefreshBacklogBlocking(); }},
                                                   {"partition_maintenance", std::chrono::hours(1),
                                                    [this] { MaintainPartitionsBlocking(); }},
                                                   {"action_expiry", config_.action_expiry_interval,
@@ -237,6 +266,7 @@ class RunningServer {
   void Reload() {
     try {
       tls_.Replace(BuildTlsContexts(config_));
+      RecordCertificateExpiries();
       Log(LogLevel::kInfo, "tls_reloaded");
     } catch (const std::exception& e) {
       // The contexts in force stay: a bad file must not lock every client out.

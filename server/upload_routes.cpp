@@ -14,6 +14,7 @@
 
 #include <openssl/evp.h>
 
+#include <algorithm>
 
 namespace fleetcomm::server {
 namespace {
@@ -79,14 +80,27 @@ json UploadAnswer(const storage::UploadOutcome& outcome) {
   return answer;
 }
 
+// A refusal of the upload route, counted by wire code (fleetcomm_uploads_refused_total).
+HttpResponse Refuse(ServerState& state, const ApiError& error) {
+  state.metrics.UploadRefused(protocol::WireName(error.code));
+  return ErrorResponse(error);
+}
+
+std::size_t AcceptedDevices(const storage::UploadOutcome& outcome) {
+  return static_cast<std::size_t>(std::count_if(outcome.devices.begin(), outcome.devices.end(),
+                                                [](const auto& device) { return device.status == "accepted"; }));
+}
+
 asio::awaitable<HttpResponse> Upload(ServerState& state, RequestContext& context) {
-  if (!IsZip(context)) co_return ErrorResponse(ApiError(ErrorCode::kUnsupportedMediaType, "uploads are application/zip"));
+  if (!IsZip(context)) {
+    co_return Refuse(state, ApiError(ErrorCode::kUnsupportedMediaType, "uploads are application/zip"));
+  }
   auto decode = [&body = context.request.body(), &config = state.config]() { return Decode(body, config); };
   auto decoding = RunCpu<DecodedUpload>(state.cpu, std::move(decode));
   DecodedUpload decoded = co_await std::move(decoding);
-  if (decoded.error) co_return ErrorResponse(*decoded.error);
+  if (decoded.error) co_return Refuse(state, *decoded.error);
   const storage::ClientIdentity& sender = *context.client;
-  if (auto refusal = CheckSender(decoded.report, sender)) co_return ErrorResponse(*refusal);
+  if (auto refusal = CheckSender(decoded.report, sender)) co_return Refuse(state, *refusal);
 
   storage::NewUpload upload;
   upload.sender = {sender.kind, sender.id, sender.account_id.value_or("")};
@@ -106,12 +120,18 @@ asio::awaitable<HttpResponse> Upload(ServerState& state, RequestContext& context
   auto stored = co_await std::move(storing);
   if (!stored) {
     if (stored.error().code == storage::StorageErrc::kConflict) {
-      co_return ErrorResponse(ApiError(ErrorCode::kReportIdConflict,
+      co_return Refuse(state, ApiError(ErrorCode::kReportIdConflict,
                                        "this report id was already stored with different content"));
     }
+    state.metrics.UploadRefused(protocol::WireName(FromStorageError(stored.error()).code));
     co_return StorageFailure(context, stored.error());
   }
   if (context.audit && !stored->duplicate) context.audit->recorded = true;  // committed with the upload
+  if (stored->duplicate) {
+    state.metrics.UploadReplayed();
+  } else {
+    state.metrics.UploadStored(AcceptedDevices(*stored), stored->rows_stored);
+  }
   co_return Json(stored->duplicate ? 200 : 201, UploadAnswer(*stored));
 }
 

@@ -71,17 +71,18 @@ WITH snapshots AS (
     identity = EXCLUDED.identity, modules = EXCLUDED.modules, network = EXCLUDED.network,
     properties = EXCLUDED.properties, status = EXCLUDED.status, supplies = EXCLUDED.supplies, usage = EXCLUDED.usage
   WHERE s.generated_at <= EXCLUDED.generated_at
+  RETURNING 1
 ), faults AS (
   INSERT INTO device_faults (device_id, at, code, component, description, upload_id)
   SELECT device_id, coalesce(at, '-infinity'), code, component, description, $1
   FROM jsonb_to_recordset($5::jsonb) AS r(device_id text, at timestamptz, code text, component text, description text)
-  ON CONFLICT DO NOTHING
+  ON CONFLICT DO NOTHING RETURNING 1
 ), counters AS (
   INSERT INTO counter_readings (device_id, counter, read_at, value, reset_at, upload_id)
   SELECT device_id, name, read_at, value, reset_at, $1
   FROM jsonb_to_recordset($6::jsonb) AS r(device_id text, name text, read_at timestamptz, value bigint,
                                           reset_at timestamptz)
-  ON CONFLICT DO NOTHING
+  ON CONFLICT DO NOTHING RETURNING 1
 ), supplies AS (
   INSERT INTO supply_readings (device_id, supply_index, read_at, type, colorant, description, part_number, serial,
                                unit, capacity, level, state, upload_id)
@@ -90,14 +91,15 @@ WITH snapshots AS (
   FROM jsonb_to_recordset($7::jsonb) AS r(device_id text, index bigint, type text, colorant text, description text,
                                           part_number text, serial text, unit text, capacity bigint, level bigint,
                                           state text)
-  ON CONFLICT DO NOTHING
+  ON CONFLICT DO NOTHING RETURNING 1
 ), usage AS (
   INSERT INTO usage_readings (device_id, read_at, items, upload_id)
   SELECT device_id, $2::timestamptz, items, $1 FROM jsonb_to_recordset($8::jsonb) AS r(device_id text, items jsonb)
-  ON CONFLICT DO NOTHING
+  ON CONFLICT DO NOTHING RETURNING 1
 ), jobs AS (
   INSERT INTO job_log_entries (device_id, received_at, upload_id, job)
   SELECT device_id, $3::timestamptz, $1, job FROM jsonb_to_recordset($9::jsonb) AS r(device_id text, job jsonb)
+  RETURNING 1
 ), seen AS (
   INSERT INTO upload_devices (upload_id, device_id, received_at)
   SELECT $1, d, $3::timestamptz FROM unnest($10::text[]) AS d ON CONFLICT DO NOTHING
@@ -107,9 +109,15 @@ WITH snapshots AS (
   UPDATE uploads SET answer = $12::jsonb WHERE id = $1
 )SQL";
 
+// The rows each table gained, in the order of UploadOutcome::kRowTables (for the metrics).
+constexpr const char* kCountStoredRows =
+    "SELECT (SELECT count(*) FROM snapshots), (SELECT count(*) FROM faults), (SELECT count(*) FROM counters), "
+    "(SELECT count(*) FROM supplies), (SELECT count(*) FROM usage), (SELECT count(*) FROM jobs)";
+
 // With the request's audit entry ($13, possibly none) in the same statement: no round trip more.
 const PreparedSql& StoreRowsStatement() {
-  static const std::string sql = std::string(kStoreRowsCtes) + "), audit AS (" + AuditInsertSql(13) + ")\nSELECT 1";
+  static const std::string sql =
+      std::string(kStoreRowsCtes) + "), audit AS (" + AuditInsertSql(13) + ")\n" + kCountStoredRows;
   static const PreparedSql statement{"upload_store_rows", sql.c_str()};
   return statement;
 }
@@ -254,13 +262,17 @@ DeviceRows CollectRows(const protocol::Report& report, const std::map<std::size_
   return rows;
 }
 
-void StoreRows(pqxx::work& tx, const DeviceRows& rows, const UploadOutcome& outcome, const std::string& generated_at,
+void StoreRows(pqxx::work& tx, const DeviceRows& rows, UploadOutcome& outcome, const std::string& generated_at,
                const std::string& received_at, std::string_view zip, const std::vector<std::string>& device_ids,
                const std::string& audit_entries) {
-  ExecPrepared(tx, StoreRowsStatement(), outcome.upload_id, generated_at, received_at, rows.snapshots.dump(),
-               rows.faults.dump(), rows.counters.dump(), rows.supplies.dump(), rows.usage.dump(), rows.jobs.dump(),
-               TextArrayLiteral(device_ids), pqxx::binarystring(zip.data(), zip.size()),
-               UploadOutcomeDocument(outcome).dump(), audit_entries);
+  const auto counts =
+      ExecPrepared(tx, StoreRowsStatement(), outcome.upload_id, generated_at, received_at, rows.snapshots.dump(),
+                   rows.faults.dump(), rows.counters.dump(), rows.supplies.dump(), rows.usage.dump(), rows.jobs.dump(),
+                   TextArrayLiteral(device_ids), pqxx::binarystring(zip.data(), zip.size()),
+                   UploadOutcomeDocument(outcome).dump(), audit_entries);
+  for (std::size_t i = 0; i < outcome.rows_stored.size(); ++i) {
+    outcome.rows_stored[i] = counts[0][static_cast<pqxx::row::size_type>(i)].as<long long>();
+  }
   // After the insert, in a statement of its own: a CTE would not see the new faults.
   if (!rows.with_faults.empty()) ExecPrepared(tx, kPruneFaults, TextArrayLiteral(rows.with_faults));
 }

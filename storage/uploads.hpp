@@ -9,6 +9,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include <array>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -51,6 +52,11 @@ struct UploadOutcome {
   bool duplicate = false;
   std::vector<DeviceOutcome> devices;
   std::vector<std::string> discarded;
+  // Rows this upload added to each of kRowTables (a replay added none), for the metrics;
+  // readings already stored by an earlier upload are not counted.
+  static constexpr const char* kRowTables[] = {"device_snapshots", "device_faults",  "counter_readings",
+                                               "supply_readings",  "usage_readings", "job_log_entries"};
+  std::array<long long, 6> rows_stored{};
 };
 
 // {"upload_id","report_id","devices":[{"serial","status"[,"reason"]}],"discarded":[...]}: the

@@ -162,7 +162,10 @@ TEST_CASE("uploads: the same counters from the device and from an agent are one 
   NewAgent(conn, account, "ag_two");
   const std::string device = ActiveDevice(conn, account, "XRX9", std::string(64, 'f'));
   const auto direct = DeviceReport("7d1c3f7e-0d2a-4c53-9a57-5e5b0f1f2a10", "XRX9");
-  REQUIRE(storage::StoreUpload(conn, Upload({storage::ClientKind::kDevice, device, account}, direct, 'd')).has_value());
+  auto first = storage::StoreUpload(conn, Upload({storage::ClientKind::kDevice, device, account}, direct, 'd'));
+  REQUIRE(first.has_value());
+  CHECK(first->rows_stored[2] == 2);  // counter_readings (UploadOutcome::kRowTables)
+  CHECK(first->rows_stored[0] == 1);  // device_snapshots
   protocol::Report via_agent = DeviceReport("7d1c3f7e-0d2a-4c53-9a57-5e5b0f1f2a10", "XRX9");
   via_agent.source = protocol::ReportSource::kAgent;
   via_agent.agent = protocol::AgentInfo{"agent-lite", "5.6", protocol::SecurityMode::kNormal, {}, std::nullopt,
@@ -172,6 +175,7 @@ TEST_CASE("uploads: the same counters from the device and from an agent are one 
   CHECK_FALSE(stored->duplicate);  // another sender: another upload
   CHECK(QueryNumber(conn, "SELECT count(*) FROM uploads") == 2);
   CHECK(QueryNumber(conn, "SELECT count(*) FROM counter_readings") == 2);
+  CHECK(stored->rows_stored[2] == 0);  // the readings were the device's already: not counted twice
 }
 
 TEST_CASE("uploads: the newest 40 faults are kept per device", "[uploads]") {
