@@ -7,8 +7,11 @@
 //                 [--upload-every-min 1440] [--poll-every-min 60] [--load] [--threads 4]
 //                 [--account ac_...] [--registration-key RK-...] [--prefix SIM] [--seed 1]
 //                 [--setup-seconds 300] [--work-dir DIR] [--json] [--json-devices] [--quiet]
+//                 [--fixtures DIR|none] [--lockdown-every 10] [--disabled-every 5]
+//                 [--actions-per-day 200] [--supply-low-percent 20]
 //   fleetcomm-sim --local [...]   starts a throwaway PostgreSQL and server (the test harness)
-//                                 and runs against it
+//                                 and runs against it; printer models come from the
+//                                 recordings of ../shared/fixtures/printers when it exists
 //
 // A progress line goes to stderr every second; at the end a summary table (or with --json
 // one JSON document) goes to stdout. Exit code 0 when the run completed, 2 on a setup error.
@@ -21,6 +24,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <thread>
@@ -77,9 +81,13 @@ class ProgressLine {
     while (!wake_.wait_for(lock, std::chrono::seconds(1), [this] { return stop_; })) {
       const long long now_uploads = counters_.uploads, now_polls = counters_.polls;
       const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      std::fprintf(stderr, "\r[%5.0fs] clients %lld/%d  uploads/s %6lld  polls/s %6lld  results %lld  errors: %s   ",
+      std::fprintf(stderr,
+                   "\r[%5.0fs] clients %lld/%d  uploads/s %6lld  polls/s %6lld  results %lld  expected refusals %lld"
+                   "  errors: %s   ",
                    elapsed, counters_.clients_ready.load(), clients_, now_uploads - uploads, now_polls - polls,
-                   counters_.results.load(), ErrorsText(counters_.Errors()).c_str());
+                   counters_.results.load(),
+                   counters_.lockdown_polls + counters_.refused_lockdown + counters_.refused_disabled,
+                   ErrorsText(counters_.Errors()).c_str());
       std::fflush(stderr);
       uploads = now_uploads;
       polls = now_polls;
@@ -98,6 +106,7 @@ json Summary(const bench::SimResult& result, bench::SimCounters& counters, bool 
   const double seconds = result.seconds > 0 ? result.seconds : 1;
   json out = {{"clients", result.clients},
               {"printers", result.printers.size()},
+              {"printer_models", result.models},
               {"account", result.account},
               {"setup_seconds", result.setup_seconds},
               {"seconds", result.seconds},
@@ -112,6 +121,12 @@ json Summary(const bench::SimResult& result, bench::SimCounters& counters, bool 
               {"actions", counters.actions.load()},
               {"results", counters.results.load()},
               {"retries", counters.retries.load()},
+              {"lockdown_agents", result.lockdown_agents},
+              {"clients_with_disabled_actions", result.clients_with_disabled_actions},
+              {"actions_queued", counters.actions_queued.load()},
+              {"lockdown_polls", counters.lockdown_polls.load()},
+              {"refused_lockdown", counters.refused_lockdown.load()},
+              {"refused_disabled", counters.refused_disabled.load()},
               {"errors", counters.Errors()},
               {"uploads_per_s", static_cast<double>(counters.uploads) / seconds},
               {"polls_per_s", static_cast<double>(counters.polls) / seconds},
@@ -137,7 +152,8 @@ json Summary(const bench::SimResult& result, bench::SimCounters& counters, bool 
 void PrintTable(const json& summary) {
   std::printf("%-22s %s\n", "clients (ready)",
               (summary["clients"].dump() + " (" + summary["clients_ready"].dump() + ")").c_str());
-  std::printf("%-22s %s\n", "printers", summary["printers"].dump().c_str());
+  std::printf("%-22s %s (models: %s)\n", "printers", summary["printers"].dump().c_str(),
+              summary["printer_models"].get<std::string>().c_str());
   std::printf("%-22s %.1f s real\n", "setup", summary["setup_seconds"].get<double>());
   std::printf("%-22s %.1f s real, %.2f simulated days (%s .. %s)\n", "duration", summary["seconds"].get<double>(),
               summary["simulated_days"].get<double>(), summary["sim_start"].get<std::string>().c_str(),
@@ -149,8 +165,14 @@ void PrintTable(const json& summary) {
   std::printf("%-22s %lld, %.1f/s, p50 %.2f ms, p99 %.2f ms\n", "polls", summary["polls"].get<long long>(),
               summary["polls_per_s"].get<double>(), summary["poll_p50_ms"].get<double>(),
               summary["poll_p99_ms"].get<double>());
-  std::printf("%-22s %lld received, %lld results accepted\n", "actions", summary["actions"].get<long long>(),
+  std::printf("%-22s %lld queued by the operator, %lld received, %lld results accepted\n", "actions",
+              summary["actions_queued"].get<long long>(), summary["actions"].get<long long>(),
               summary["results"].get<long long>());
+  std::printf("%-22s %lld lockdown agents (%lld polls answered 403 lockdown, %lld actions 409 lockdown); "
+              "%lld clients turn restart off (%lld actions 409 action_disabled)\n",
+              "expected refusals", summary["lockdown_agents"].get<long long>(),
+              summary["lockdown_polls"].get<long long>(), summary["refused_lockdown"].get<long long>(),
+              summary["clients_with_disabled_actions"].get<long long>(), summary["refused_disabled"].get<long long>());
   std::printf("%-22s %lld\n", "retries", summary["retries"].get<long long>());
   std::printf("%-22s %s\n", "errors", ErrorsText(summary["errors"].get<std::map<std::string, long long>>()).c_str());
 }
@@ -169,7 +191,9 @@ int main(int argc, char** argv) try {
                                         {"day-seconds", "60"}, {"days", "1"}, {"upload-every-min", "1440"},
                                         {"poll-every-min", "60"}, {"action-delay-ms", "200"}, {"threads", "4"}, {"setup-seconds", "300"},
                                         {"prefix", "SIM"}, {"seed", "1"}, {"work-dir", ""}, {"load", "0"},
-                                        {"json", "0"}, {"json-devices", "0"}, {"quiet", "0"}, {"local", "0"}});
+                                        {"json", "0"}, {"json-devices", "0"}, {"quiet", "0"}, {"local", "0"},
+                                        {"fixtures", ""}, {"lockdown-every", "10"}, {"disabled-every", "5"},
+                                        {"actions-per-day", "200"}, {"supply-low-percent", "20"}});
   bench::SimOptions options;
   options.host = flags.at("host");
   options.device_port = static_cast<std::uint16_t>(std::stoi(flags.at("device-port")));
@@ -193,6 +217,18 @@ int main(int argc, char** argv) try {
   options.prefix = flags.at("prefix");
   options.seed = std::stoull(flags.at("seed"));
   options.load = flags.at("load") != "0";
+  options.lockdown_every = std::stoi(flags.at("lockdown-every"));
+  options.disabled_every = std::stoi(flags.at("disabled-every"));
+  options.actions_per_day = std::stod(flags.at("actions-per-day"));
+  options.supply_low_percent = std::stoi(flags.at("supply-low-percent"));
+  options.fixtures_dir = flags.at("fixtures");
+  if (options.fixtures_dir == "none") {
+    options.fixtures_dir.clear();
+  } else if (options.fixtures_dir.empty() && flags.at("local") != "0") {
+    // The demo: real makes, supplies and counters when the recordings are beside the project.
+    const std::string recordings = std::string(FLEETCOMM_SHARED_DIR) + "/fixtures/printers";
+    if (std::filesystem::is_directory(recordings)) options.fixtures_dir = recordings;
+  }
 
   // --local: the test harness's throwaway stack (PostgreSQL, PKI, server) for this run.
   std::unique_ptr<testing::RunningFleetcomm> local;
