@@ -17,6 +17,7 @@
 // one JSON document) goes to stdout. Exit code 0 when the run completed, 2 on a setup error.
 #include "bench/bench_support.hpp"
 #include "bench/fleet_sim.hpp"
+#include "tests/support/fleet_actors.hpp"
 #include "tests/support/temp_dir.hpp"
 
 #include <nlohmann/json.hpp>
@@ -174,7 +175,31 @@ void PrintTable(const json& summary) {
               summary["lockdown_polls"].get<long long>(), summary["refused_lockdown"].get<long long>(),
               summary["clients_with_disabled_actions"].get<long long>(), summary["refused_disabled"].get<long long>());
   std::printf("%-22s %lld\n", "retries", summary["retries"].get<long long>());
+  if (summary.contains("pipeline_jobs")) {
+    std::printf("%-22s %lld jobs, lag p50 %lld ms, p99 %lld ms, drained %.1f s after the run\n", "pipelines",
+                summary["pipeline_jobs"].get<long long>(), summary["pipeline_lag_p50_ms"].get<long long>(),
+                summary["pipeline_lag_p99_ms"].get<long long>(), summary["pipeline_drain_s"].get<double>());
+  }
   std::printf("%-22s %s\n", "errors", ErrorsText(summary["errors"].get<std::map<std::string, long long>>()).c_str());
+}
+
+// --local: waits (up to a minute) for the pipelines to finish the run's jobs, then adds the
+// lag from upload commit to pipeline commit and the drain time after the run.
+void AddPipelineLag(const testing::RunningFleetcomm& local, json& summary) {
+  const auto ended = std::chrono::steady_clock::now();
+  while (testing::QueryNumber(local, "SELECT count(*) FROM pipeline_jobs WHERE finished_at IS NULL") > 0 &&
+         std::chrono::steady_clock::now() - ended < std::chrono::minutes(1)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  summary["pipeline_drain_s"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - ended).count();
+  const std::string lag = "extract(epoch FROM finished_at - created_at) * 1000";
+  const auto percentile = [&](const char* p) {
+    return testing::QueryNumber(local, std::string("SELECT coalesce(round(percentile_cont(") + p +
+                                           ") WITHIN GROUP (ORDER BY " + lag + ")), 0)::bigint FROM pipeline_jobs");
+  };
+  summary["pipeline_jobs"] = testing::QueryNumber(local, "SELECT count(*) FROM pipeline_jobs");
+  summary["pipeline_lag_p50_ms"] = percentile("0.5");
+  summary["pipeline_lag_p99_ms"] = percentile("0.99");
 }
 
 }  // namespace
@@ -254,7 +279,8 @@ int main(int argc, char** argv) try {
     if (flags.at("quiet") == "0") progress.emplace(counters, options.devices + options.agents);
     result = bench::RunFleetSimulation(options, counters);
   }
-  const json summary = Summary(result, counters, flags.at("json-devices") != "0");
+  json summary = Summary(result, counters, flags.at("json-devices") != "0");
+  if (local) AddPipelineLag(*local, summary);
   if (flags.at("json") != "0") {
     std::printf("%s\n", summary.dump().c_str());
   } else {
