@@ -206,13 +206,14 @@ SimResult RunFleetSimulation(const SimOptions& options, SimCounters& counters) {
     if (client->ready()) client->Begin(shared.clock.real_start);
   }
   const auto period_end = shared.clock.real_start + shared.clock.RealDuration(static_cast<double>(simulated_seconds));
-  // The operator stops queuing two polls and an action's delay before the end, so that
-  // every action it queued is delivered and answered within the period.
+  // The operator stops queuing four polls and an action's delay before the end, so that
+  // every action it queued is delivered and answered within the period, with a margin
+  // for clients running late on a busy machine.
   std::optional<SimOperator> simulated_operator;
   std::thread operator_thread;
   if (options.actions_per_day > 0 && provisioner) {
     simulated_operator.emplace(shared, clients);
-    const auto stop_queuing = period_end - shared.clock.RealDuration(2 * options.poll_every_min * 60) -
+    const auto stop_queuing = period_end - shared.clock.RealDuration(4 * options.poll_every_min * 60) -
                               std::chrono::milliseconds(options.action_delay_ms);
     operator_thread = std::thread([&, stop_queuing] {
       simulated_operator->Run(stop_queuing, shared.clock.RealDuration(86400.0 / options.actions_per_day));

@@ -20,8 +20,6 @@ class SimOperator {
   std::vector<SimQueuedAction> queued() const { return queued_; }
 
  private:
-  void QueueOne(SimClient& client);
-
   const SimShared& shared_;
   const std::vector<std::unique_ptr<SimClient>>& clients_;
   std::vector<SimQueuedAction> queued_;
