@@ -1,8 +1,10 @@
 #include "bench/fleet_sim.hpp"
 
 #include "bench/fleet_sim_client.hpp"
+#include "bench/fleet_sim_operator.hpp"
 #include "tests/support/https_client.hpp"
 #include "tests/support/test_pki.hpp"
+#include "tools/recorded_printer_models.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -10,6 +12,7 @@
 #include <cstdio>
 #include <ctime>
 #include <functional>
+#include <optional>
 #include <queue>
 #include <stdexcept>
 #include <thread>
@@ -93,7 +96,12 @@ SimResult RunFleetSimulation(const SimOptions& options, SimCounters& counters) {
   if (!options.admin_token.empty()) provisioner.emplace(options);
   if (result.account.empty() && (options.devices > 0 || options.registration_key.empty())) {
     if (!provisioner) throw std::runtime_error("no --account: creating one needs --admin-token");
-    result.account = provisioner->Call("POST", "/api/v1/accounts", {{"name", options.prefix + " simulated fleet"}},
+    // Billing and supplies on, so that the pipelines have the fleet's reads and orders.
+    result.account = provisioner->Call("POST", "/api/v1/accounts",
+                                       {{"name", options.prefix + " simulated fleet"},
+                                        {"meter_billing", true},
+                                        {"supplies_contract", true},
+                                        {"supply_low_percent", options.supply_low_percent}},
                                        {201})["id"];
   }
   SimOptions effective = options;
@@ -113,6 +121,29 @@ SimResult RunFleetSimulation(const SimOptions& options, SimCounters& counters) {
   LeanTlsContext anonymous_tls(options.server_ca, "", "");
   SimShared shared{effective, counters, clock, clock.start_unix + simulated_seconds, anonymous_tls};
 
+  std::vector<tools::PrinterModel> models;
+  if (!options.fixtures_dir.empty()) models = tools::LoadRecordedModels(options.fixtures_dir);
+  result.models = models.empty() ? "built-in (5 makes)"
+                                 : std::to_string(models.size()) + " recordings of " + options.fixtures_dir;
+  const auto model_of = [&](std::size_t index) -> const tools::PrinterModel& {
+    return models.empty() ? tools::SimulatedModel(index) : models[index % models.size()];
+  };
+  // Every Nth client turns restarts off; every Nth agent is in lockdown.
+  int client_number = 0;
+  const auto traits_of = [&](bool agent, int number) {
+    SimClientTraits traits;
+    ++client_number;
+    if (options.disabled_every > 0 && client_number % options.disabled_every == 0) {
+      traits.disabled_actions = {"restart"};
+      ++result.clients_with_disabled_actions;
+    }
+    if (agent && options.lockdown_every > 0 && number % options.lockdown_every == 0) {
+      traits.lockdown = true;
+      ++result.lockdown_agents;
+    }
+    return traits;
+  };
+
   std::vector<std::unique_ptr<SimClient>> clients;
   if (options.devices > 0) {
     if (options.device_ca_cert.empty() || options.device_ca_key.empty()) {
@@ -121,7 +152,7 @@ SimResult RunFleetSimulation(const SimOptions& options, SimCounters& counters) {
     const auto device_ca = testing::TestCertificate::LoadFiles(options.device_ca_cert, options.device_ca_key);
     for (int d = 1; d <= options.devices; ++d) {
       const std::string serial = options.prefix + "D" + Padded(d, 5);
-      const auto& model = tools::SimulatedModel(static_cast<std::size_t>(d));
+      const auto& model = model_of(static_cast<std::size_t>(d));
       testing::CertOptions cert;
       cert.organization = model.manufacturer;
       cert.common_name = cert.serial_number_attr = serial;
@@ -133,7 +164,8 @@ SimResult RunFleetSimulation(const SimOptions& options, SimCounters& counters) {
       std::vector<tools::SimulatedPrinter> printers{{serial, model, SeedOf(options.seed, serial), clock.start_unix}};
       clients.push_back(std::make_unique<SimClient>(shared, SimClient::Kind::kDevice, serial, std::move(printers),
                                                     options.work_dir + "/" + serial + ".crt",
-                                                    options.work_dir + "/" + serial + ".key", SeedOf(options.seed, serial)));
+                                                    options.work_dir + "/" + serial + ".key", SeedOf(options.seed, serial),
+                                                    traits_of(false, d)));
     }
   }
   for (int a = 1; a <= options.agents; ++a) {
@@ -141,12 +173,13 @@ SimResult RunFleetSimulation(const SimOptions& options, SimCounters& counters) {
     std::vector<tools::SimulatedPrinter> printers;
     for (int p = 1; p <= options.printers_per_agent; ++p) {
       const std::string serial = name + "P" + Padded(p, 3);
-      printers.emplace_back(serial, tools::SimulatedModel(static_cast<std::size_t>(a + p)), SeedOf(options.seed, serial),
+      printers.emplace_back(serial, model_of(static_cast<std::size_t>(a + p)), SeedOf(options.seed, serial),
                             clock.start_unix);
     }
     clients.push_back(std::make_unique<SimClient>(shared, SimClient::Kind::kAgent, name, std::move(printers),
                                                   options.work_dir + "/" + name + ".crt",
-                                                  options.work_dir + "/" + name + ".key", SeedOf(options.seed, name)));
+                                                  options.work_dir + "/" + name + ".key", SeedOf(options.seed, name),
+                                                  traits_of(true, a)));
   }
   result.clients = static_cast<int>(clients.size());
 
@@ -172,8 +205,24 @@ SimResult RunFleetSimulation(const SimOptions& options, SimCounters& counters) {
   for (auto& client : clients) {
     if (client->ready()) client->Begin(shared.clock.real_start);
   }
-  run_all(&SimClient::Step, shared.clock.real_start + shared.clock.RealDuration(static_cast<double>(simulated_seconds)));
+  const auto period_end = shared.clock.real_start + shared.clock.RealDuration(static_cast<double>(simulated_seconds));
+  // The operator stops queuing four polls and an action's delay before the end, so that
+  // every action it queued is delivered and answered within the period, with a margin
+  // for clients running late on a busy machine.
+  std::optional<SimOperator> simulated_operator;
+  std::thread operator_thread;
+  if (options.actions_per_day > 0 && provisioner) {
+    simulated_operator.emplace(shared, clients);
+    const auto stop_queuing = period_end - shared.clock.RealDuration(4 * options.poll_every_min * 60) -
+                              std::chrono::milliseconds(options.action_delay_ms);
+    operator_thread = std::thread([&, stop_queuing] {
+      simulated_operator->Run(stop_queuing, shared.clock.RealDuration(86400.0 / options.actions_per_day));
+    });
+  }
+  run_all(&SimClient::Step, period_end);
+  if (operator_thread.joinable()) operator_thread.join();
   for (auto& client : clients) client->Drain();
+  if (simulated_operator) result.queued_actions = simulated_operator->queued();
   result.seconds = std::chrono::duration<double>(Clock::now() - shared.clock.real_start).count();
   result.simulated_days = options.days;
   result.sim_start = tools::Rfc3339(clock.start_unix);

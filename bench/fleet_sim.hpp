@@ -3,7 +3,11 @@
 // printers each, against a running server over real mTLS (PROTOCOL.md 3.1-3.4). Each
 // client registers or enrols, uploads on its simulated schedule (or back to back in load
 // mode), polls for actions, posts `succeeded` for each after a short delay, and retries
-// with backoff on 503 (honouring Retry-After), 429 and network errors. Simulated time runs
+// with backoff on 503 (honouring Retry-After), 429 and network errors. Some agents run in
+// lockdown (their polls answer 403 lockdown) and some clients turn action types off; a
+// simulated operator queues actions through the operator API, and the refusals these
+// clients cause (409 lockdown, 409 action_disabled) are expected outcomes, counted apart
+// from errors. Simulated time runs
 // `86400 / day_seconds` times faster than real time and ends in the past, so that every
 // report's times are plausible to the server.
 #include <atomic>
@@ -11,6 +15,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -39,6 +44,11 @@ struct SimOptions {
   std::string prefix = "SIM";  // serials: <prefix>D00001, <prefix>A001P001
   std::uint64_t seed = 1;
   std::string work_dir;  // certificates and keys are written here
+  std::string fixtures_dir;  // printer models from these SNMP recordings; empty: built-in makes
+  int lockdown_every = 0;    // every Nth agent reports securityMode="lockdown" (0: none)
+  int disabled_every = 0;    // every Nth client reports disabledActions="restart" (0: none)
+  double actions_per_day = 0;  // actions the simulated operator queues per simulated day, fleet-wide
+  int supply_low_percent = 20;  // the account's threshold; a new account gets it
 };
 
 // What one printer's acknowledged uploads carried (an upload is acknowledged when the
@@ -50,6 +60,18 @@ struct SimPrinterResult {
   long long acknowledged_uploads = 0;
   std::map<std::string, std::int64_t> last_counters;  // of the last acknowledged upload
   std::string last_read_at;
+  // Every acknowledged upload's counters by read time (a resent report counts once).
+  std::map<std::string, std::map<std::string, std::int64_t>> reads;
+  // The supplies an acknowledged upload reported low (SimulatedPrinter::SupplyIsLow at the
+  // account's threshold), as "<index>/<supply serial>": one order each is expected.
+  std::set<std::string> low_supplies;
+};
+
+// An action the simulated operator queued (201).
+struct SimQueuedAction {
+  std::string id;
+  std::string type;
+  std::string client;  // the device's serial or the agent's name
 };
 
 // Live counters (read by the progress line while the run goes on).
@@ -61,6 +83,13 @@ struct SimCounters {
   std::atomic<long long> actions{0};        // actions received
   std::atomic<long long> results{0};        // results accepted
   std::atomic<long long> retries{0};
+  // Expected outcomes, not errors: polls of lockdown agents (403 lockdown), actions the
+  // operator could not queue for them (409 lockdown) or of a type their client turned off
+  // (409 action_disabled).
+  std::atomic<long long> lockdown_polls{0};
+  std::atomic<long long> actions_queued{0};
+  std::atomic<long long> refused_lockdown{0};
+  std::atomic<long long> refused_disabled{0};
   std::atomic<long long> upload_bytes{0};
   std::mutex errors_mutex;
   std::map<std::string, long long> errors;  // "503", "422 invalid_report", "network", ...
@@ -77,6 +106,10 @@ struct SimResult {
   std::string account;
   std::vector<double> upload_ms, poll_ms;  // latencies of answered requests, sorted
   std::vector<SimPrinterResult> printers;
+  std::vector<SimQueuedAction> queued_actions;
+  std::string models;  // where the printer models came from
+  int lockdown_agents = 0;
+  int clients_with_disabled_actions = 0;
 };
 
 // Provisions what is needed, runs the fleet until the simulated period is over and

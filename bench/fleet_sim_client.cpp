@@ -36,13 +36,14 @@ std::map<std::string, long long> SimCounters::Errors() {
 
 SimClient::SimClient(const SimShared& shared, Kind kind, std::string name,
                      std::vector<tools::SimulatedPrinter> printers, std::string cert_file, std::string key_file,
-                     std::uint64_t seed)
+                     std::uint64_t seed, SimClientTraits traits)
     : shared_(shared),
       kind_(kind),
       name_(std::move(name)),
       printers_(std::move(printers)),
       cert_file_(std::move(cert_file)),
       key_file_(std::move(key_file)),
+      traits_(std::move(traits)),
       random_(seed) {
   for (const auto& printer : printers_) {
     SimPrinterResult result;
@@ -115,12 +116,26 @@ void SimClient::Backoff(Clock::time_point now, int retry_after_s) {
   blocked_until_ = now + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
 }
 
-bool SimClient::Refused(const LeanResponse& response, Clock::time_point now) {
-  std::string code;
+std::string SimClient::id() const {
+  const std::lock_guard lock(id_mutex_);
+  return id_;
+}
+
+namespace {
+
+// The `error.code` of an error answer, or "".
+std::string ErrorCodeOf(const std::string& body) {
   try {
-    code = json::parse(response.body).at("error").at("code").get<std::string>();
+    return json::parse(body).at("error").at("code").get<std::string>();
   } catch (const std::exception&) {
+    return "";
   }
+}
+
+}  // namespace
+
+bool SimClient::Refused(const LeanResponse& response, Clock::time_point now) {
+  const std::string code = ErrorCodeOf(response.body);
   shared_.counters.CountError(std::to_string(response.status) + (code.empty() ? "" : " " + code));
   if (response.status == 503 || response.status == 429) {
     Backoff(now, response.retry_after_s);
@@ -157,7 +172,12 @@ bool SimClient::Enroll(Clock::time_point now) {
     return false;
   }
   attempts_ = 0;
-  std::ofstream(cert_file_) << json::parse(response.body).at("certificate").get<std::string>();
+  const json answer = json::parse(response.body);
+  {
+    const std::lock_guard lock(id_mutex_);
+    id_ = answer.at("agent_id").get<std::string>();
+  }
+  std::ofstream(cert_file_) << answer.at("certificate").get<std::string>();
   std::ofstream(key_file_) << testing::PrivateKeyPem(key.get());
   tls_ = std::make_unique<LeanTlsContext>(shared_.options.server_ca, cert_file_, key_file_);
   connection_.reset();  // the next connection presents the new certificate
@@ -172,6 +192,8 @@ bool SimClient::Register(Clock::time_point now) {
   const auto response = Exchange(RawRequest("POST", "/rs/v1/register", body.dump()), nullptr);
   if (response.status == 200) {
     attempts_ = 0;
+    const std::lock_guard lock(id_mutex_);
+    id_ = json::parse(response.body).at("device_id").get<std::string>();
     return true;
   }
   // 202: pending, not pre-provisioned; it could not upload.
@@ -194,6 +216,8 @@ SimClient::PendingUpload SimClient::BuildUpload(Clock::time_point now) {
     protocol::AgentInfo agent;
     agent.product = "agent-lite";
     agent.version = "5.6.1";
+    agent.security_mode = traits_.lockdown ? protocol::SecurityMode::kLockdown : protocol::SecurityMode::kNormal;
+    agent.disabled_actions = traits_.disabled_actions;
     report.agent = agent;
   }
   PendingUpload upload;
@@ -201,9 +225,18 @@ SimClient::PendingUpload SimClient::BuildUpload(Clock::time_point now) {
   for (auto& printer : printers_) {
     printer.AdvanceTo(sim_now);
     report.devices.push_back(printer.Snapshot());
+    auto& device = report.devices.back();
+    if (kind_ == Kind::kDevice) device.disabled_actions = traits_.disabled_actions;
     std::map<std::string, std::int64_t> counters;
-    for (const auto& counter : report.devices.back().counters->items) counters[counter.name] = counter.value;
+    for (const auto& counter : device.counters->items) counters[counter.name] = counter.value;
     upload.counters.push_back(std::move(counters));
+    std::set<std::string> low;
+    for (const auto& supply : device.supplies) {
+      if (tools::SimulatedPrinter::SupplyIsLow(supply, options.supply_low_percent)) {
+        low.insert(std::to_string(supply.index) + "/" + supply.serial.value_or(""));
+      }
+    }
+    upload.low_supplies.push_back(std::move(low));
   }
   upload.body = tools::WriteZip({{"report.xml", tools::WriteReportXml(report)}});
   return upload;
@@ -234,8 +267,12 @@ void SimClient::Upload(Clock::time_point now) {
         ++results_[i].acknowledged_uploads;
         results_[i].last_counters = pending_upload_->counters[i];
         results_[i].last_read_at = pending_upload_->read_at;
+        results_[i].reads[pending_upload_->read_at] = pending_upload_->counters[i];
+        results_[i].low_supplies.insert(pending_upload_->low_supplies[i].begin(),
+                                        pending_upload_->low_supplies[i].end());
       }
     }
+    has_uploaded_ = true;
   }
   pending_upload_.reset();
   if (options.load) {
@@ -248,7 +285,9 @@ void SimClient::Upload(Clock::time_point now) {
 
 void SimClient::Poll(Clock::time_point now) {
   const auto response = Exchange(RawRequest("GET", "/rs/v1/actions"), &poll_ms_);
-  if (response.status != 200) {
+  if (response.status == 403 && traits_.lockdown && ErrorCodeOf(response.body) == "lockdown") {
+    ++shared_.counters.lockdown_polls;  // expected: a lockdown agent does not take actions
+  } else if (response.status != 200) {
     if (Refused(response, now)) return;
   } else {
     attempts_ = 0;

@@ -6,9 +6,11 @@
 #include "bench/lean_https.hpp"
 #include "tools/simulated_printer.hpp"
 
+#include <atomic>
 #include <chrono>
 #include <deque>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <random>
 
@@ -33,12 +35,18 @@ struct SimShared {
   const LeanTlsContext& anonymous_tls;  // enrolment, before an agent has a certificate
 };
 
+// What a client tells the server about itself in every report (PROTOCOL.md 5).
+struct SimClientTraits {
+  bool lockdown = false;                   // agents only: Agent/@securityMode
+  std::vector<std::string> disabled_actions;  // Agent/@disabledActions or Device/@disabledActions
+};
+
 class SimClient {
  public:
   enum class Kind { kDevice, kAgent };
   // A device's cert/key exist already; an agent's are written to them at enrolment.
   SimClient(const SimShared& shared, Kind kind, std::string name, std::vector<tools::SimulatedPrinter> printers,
-            std::string cert_file, std::string key_file, std::uint64_t seed);
+            std::string cert_file, std::string key_file, std::uint64_t seed, SimClientTraits traits = {});
 
   // Setup, before the simulated period: registers or enrols (one attempt). Returns when
   // to try again; time_point::max() once ready or given up.
@@ -54,6 +62,13 @@ class SimClient {
   void Drain();
 
   std::vector<SimPrinterResult> Results() const;
+  Kind kind() const { return kind_; }
+  const std::string& name() const { return name_; }
+  const SimClientTraits& traits() const { return traits_; }
+  // The server's id (dv_..., ag_...), known once ready; read by the operator thread.
+  std::string id() const;
+  // Whether the server has stored a report of it yet (and so knows its traits).
+  bool has_uploaded() const { return has_uploaded_; }
   const std::vector<double>& upload_ms() const { return upload_ms_; }
   const std::vector<double>& poll_ms() const { return poll_ms_; }
 
@@ -62,6 +77,7 @@ class SimClient {
     std::string body;
     std::vector<std::map<std::string, std::int64_t>> counters;  // per printer
     std::string read_at;
+    std::vector<std::set<std::string>> low_supplies;  // per printer
   };
   struct PendingResult {
     std::string action_id;
@@ -88,6 +104,10 @@ class SimClient {
   std::vector<tools::SimulatedPrinter> printers_;
   std::vector<SimPrinterResult> results_;
   std::string cert_file_, key_file_;
+  SimClientTraits traits_;
+  mutable std::mutex id_mutex_;
+  std::string id_;
+  std::atomic<bool> has_uploaded_{false};
   std::mt19937_64 random_;
   std::unique_ptr<LeanTlsContext> tls_;
   std::unique_ptr<LeanHttpsConnection> connection_;

@@ -7,13 +7,17 @@
 //                 [--upload-every-min 1440] [--poll-every-min 60] [--load] [--threads 4]
 //                 [--account ac_...] [--registration-key RK-...] [--prefix SIM] [--seed 1]
 //                 [--setup-seconds 300] [--work-dir DIR] [--json] [--json-devices] [--quiet]
+//                 [--fixtures DIR|none] [--lockdown-every 10] [--disabled-every 5]
+//                 [--actions-per-day 200] [--supply-low-percent 20]
 //   fleetcomm-sim --local [...]   starts a throwaway PostgreSQL and server (the test harness)
-//                                 and runs against it
+//                                 and runs against it; printer models come from the
+//                                 recordings of ../shared/fixtures/printers when it exists
 //
 // A progress line goes to stderr every second; at the end a summary table (or with --json
 // one JSON document) goes to stdout. Exit code 0 when the run completed, 2 on a setup error.
 #include "bench/bench_support.hpp"
 #include "bench/fleet_sim.hpp"
+#include "tests/support/fleet_actors.hpp"
 #include "tests/support/temp_dir.hpp"
 
 #include <nlohmann/json.hpp>
@@ -21,6 +25,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <thread>
@@ -77,9 +82,13 @@ class ProgressLine {
     while (!wake_.wait_for(lock, std::chrono::seconds(1), [this] { return stop_; })) {
       const long long now_uploads = counters_.uploads, now_polls = counters_.polls;
       const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      std::fprintf(stderr, "\r[%5.0fs] clients %lld/%d  uploads/s %6lld  polls/s %6lld  results %lld  errors: %s   ",
+      std::fprintf(stderr,
+                   "\r[%5.0fs] clients %lld/%d  uploads/s %6lld  polls/s %6lld  results %lld  expected refusals %lld"
+                   "  errors: %s   ",
                    elapsed, counters_.clients_ready.load(), clients_, now_uploads - uploads, now_polls - polls,
-                   counters_.results.load(), ErrorsText(counters_.Errors()).c_str());
+                   counters_.results.load(),
+                   counters_.lockdown_polls + counters_.refused_lockdown + counters_.refused_disabled,
+                   ErrorsText(counters_.Errors()).c_str());
       std::fflush(stderr);
       uploads = now_uploads;
       polls = now_polls;
@@ -98,6 +107,7 @@ json Summary(const bench::SimResult& result, bench::SimCounters& counters, bool 
   const double seconds = result.seconds > 0 ? result.seconds : 1;
   json out = {{"clients", result.clients},
               {"printers", result.printers.size()},
+              {"printer_models", result.models},
               {"account", result.account},
               {"setup_seconds", result.setup_seconds},
               {"seconds", result.seconds},
@@ -112,6 +122,12 @@ json Summary(const bench::SimResult& result, bench::SimCounters& counters, bool 
               {"actions", counters.actions.load()},
               {"results", counters.results.load()},
               {"retries", counters.retries.load()},
+              {"lockdown_agents", result.lockdown_agents},
+              {"clients_with_disabled_actions", result.clients_with_disabled_actions},
+              {"actions_queued", counters.actions_queued.load()},
+              {"lockdown_polls", counters.lockdown_polls.load()},
+              {"refused_lockdown", counters.refused_lockdown.load()},
+              {"refused_disabled", counters.refused_disabled.load()},
               {"errors", counters.Errors()},
               {"uploads_per_s", static_cast<double>(counters.uploads) / seconds},
               {"polls_per_s", static_cast<double>(counters.polls) / seconds},
@@ -137,7 +153,8 @@ json Summary(const bench::SimResult& result, bench::SimCounters& counters, bool 
 void PrintTable(const json& summary) {
   std::printf("%-22s %s\n", "clients (ready)",
               (summary["clients"].dump() + " (" + summary["clients_ready"].dump() + ")").c_str());
-  std::printf("%-22s %s\n", "printers", summary["printers"].dump().c_str());
+  std::printf("%-22s %s (models: %s)\n", "printers", summary["printers"].dump().c_str(),
+              summary["printer_models"].get<std::string>().c_str());
   std::printf("%-22s %.1f s real\n", "setup", summary["setup_seconds"].get<double>());
   std::printf("%-22s %.1f s real, %.2f simulated days (%s .. %s)\n", "duration", summary["seconds"].get<double>(),
               summary["simulated_days"].get<double>(), summary["sim_start"].get<std::string>().c_str(),
@@ -149,10 +166,40 @@ void PrintTable(const json& summary) {
   std::printf("%-22s %lld, %.1f/s, p50 %.2f ms, p99 %.2f ms\n", "polls", summary["polls"].get<long long>(),
               summary["polls_per_s"].get<double>(), summary["poll_p50_ms"].get<double>(),
               summary["poll_p99_ms"].get<double>());
-  std::printf("%-22s %lld received, %lld results accepted\n", "actions", summary["actions"].get<long long>(),
+  std::printf("%-22s %lld queued by the operator, %lld received, %lld results accepted\n", "actions",
+              summary["actions_queued"].get<long long>(), summary["actions"].get<long long>(),
               summary["results"].get<long long>());
+  std::printf("%-22s %lld lockdown agents (%lld polls answered 403 lockdown, %lld actions 409 lockdown); "
+              "%lld clients turn restart off (%lld actions 409 action_disabled)\n",
+              "expected refusals", summary["lockdown_agents"].get<long long>(),
+              summary["lockdown_polls"].get<long long>(), summary["refused_lockdown"].get<long long>(),
+              summary["clients_with_disabled_actions"].get<long long>(), summary["refused_disabled"].get<long long>());
   std::printf("%-22s %lld\n", "retries", summary["retries"].get<long long>());
+  if (summary.contains("pipeline_jobs")) {
+    std::printf("%-22s %lld jobs, lag p50 %lld ms, p99 %lld ms, drained %.1f s after the run\n", "pipelines",
+                summary["pipeline_jobs"].get<long long>(), summary["pipeline_lag_p50_ms"].get<long long>(),
+                summary["pipeline_lag_p99_ms"].get<long long>(), summary["pipeline_drain_s"].get<double>());
+  }
   std::printf("%-22s %s\n", "errors", ErrorsText(summary["errors"].get<std::map<std::string, long long>>()).c_str());
+}
+
+// --local: waits (up to a minute) for the pipelines to finish the run's jobs, then adds the
+// lag from upload commit to pipeline commit and the drain time after the run.
+void AddPipelineLag(const testing::RunningFleetcomm& local, json& summary) {
+  const auto ended = std::chrono::steady_clock::now();
+  while (testing::QueryNumber(local, "SELECT count(*) FROM pipeline_jobs WHERE finished_at IS NULL") > 0 &&
+         std::chrono::steady_clock::now() - ended < std::chrono::minutes(1)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  summary["pipeline_drain_s"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - ended).count();
+  const std::string lag = "extract(epoch FROM finished_at - created_at) * 1000";
+  const auto percentile = [&](const char* p) {
+    return testing::QueryNumber(local, std::string("SELECT coalesce(round(percentile_cont(") + p +
+                                           ") WITHIN GROUP (ORDER BY " + lag + ")), 0)::bigint FROM pipeline_jobs");
+  };
+  summary["pipeline_jobs"] = testing::QueryNumber(local, "SELECT count(*) FROM pipeline_jobs");
+  summary["pipeline_lag_p50_ms"] = percentile("0.5");
+  summary["pipeline_lag_p99_ms"] = percentile("0.99");
 }
 
 }  // namespace
@@ -169,7 +216,9 @@ int main(int argc, char** argv) try {
                                         {"day-seconds", "60"}, {"days", "1"}, {"upload-every-min", "1440"},
                                         {"poll-every-min", "60"}, {"action-delay-ms", "200"}, {"threads", "4"}, {"setup-seconds", "300"},
                                         {"prefix", "SIM"}, {"seed", "1"}, {"work-dir", ""}, {"load", "0"},
-                                        {"json", "0"}, {"json-devices", "0"}, {"quiet", "0"}, {"local", "0"}});
+                                        {"json", "0"}, {"json-devices", "0"}, {"quiet", "0"}, {"local", "0"},
+                                        {"fixtures", ""}, {"lockdown-every", "10"}, {"disabled-every", "5"},
+                                        {"actions-per-day", "200"}, {"supply-low-percent", "20"}});
   bench::SimOptions options;
   options.host = flags.at("host");
   options.device_port = static_cast<std::uint16_t>(std::stoi(flags.at("device-port")));
@@ -193,6 +242,18 @@ int main(int argc, char** argv) try {
   options.prefix = flags.at("prefix");
   options.seed = std::stoull(flags.at("seed"));
   options.load = flags.at("load") != "0";
+  options.lockdown_every = std::stoi(flags.at("lockdown-every"));
+  options.disabled_every = std::stoi(flags.at("disabled-every"));
+  options.actions_per_day = std::stod(flags.at("actions-per-day"));
+  options.supply_low_percent = std::stoi(flags.at("supply-low-percent"));
+  options.fixtures_dir = flags.at("fixtures");
+  if (options.fixtures_dir == "none") {
+    options.fixtures_dir.clear();
+  } else if (options.fixtures_dir.empty() && flags.at("local") != "0") {
+    // The demo: real makes, supplies and counters when the recordings are beside the project.
+    const std::string recordings = std::string(FLEETCOMM_SHARED_DIR) + "/fixtures/printers";
+    if (std::filesystem::is_directory(recordings)) options.fixtures_dir = recordings;
+  }
 
   // --local: the test harness's throwaway stack (PostgreSQL, PKI, server) for this run.
   std::unique_ptr<testing::RunningFleetcomm> local;
@@ -218,7 +279,8 @@ int main(int argc, char** argv) try {
     if (flags.at("quiet") == "0") progress.emplace(counters, options.devices + options.agents);
     result = bench::RunFleetSimulation(options, counters);
   }
-  const json summary = Summary(result, counters, flags.at("json-devices") != "0");
+  json summary = Summary(result, counters, flags.at("json-devices") != "0");
+  if (local) AddPipelineLag(*local, summary);
   if (flags.at("json") != "0") {
     std::printf("%s\n", summary.dump().c_str());
   } else {

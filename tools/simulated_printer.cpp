@@ -27,11 +27,11 @@ std::string RandomUuid(std::mt19937_64& random) {
 }
 
 const PrinterModel& SimulatedModel(std::size_t index) {
-  static const std::array<PrinterModel, 5> models{{{"Xerox", "AltaLink C8155", true},
-                                                   {"HP", "LaserJet Enterprise M611", false},
-                                                   {"Canon", "imageRUNNER ADVANCE DX C5840i", true},
-                                                   {"Ricoh", "IM 430F", false},
-                                                   {"Kyocera", "TASKalfa 3554ci", true}}};
+  static const std::array<PrinterModel, 5> models{{{"Xerox", "AltaLink C8155", true, nullptr},
+                                                   {"HP", "LaserJet Enterprise M611", false, nullptr},
+                                                   {"Canon", "imageRUNNER ADVANCE DX C5840i", true, nullptr},
+                                                   {"Ricoh", "IM 430F", false, nullptr},
+                                                   {"Kyocera", "TASKalfa 3554ci", true, nullptr}}};
   return models[index % models.size()];
 }
 
@@ -49,7 +49,10 @@ SimulatedPrinter::SimulatedPrinter(std::string serial, const PrinterModel& model
   // Office printers print from a few hundred to a few thousand pages a day.
   pages_per_day_ = std::uniform_real_distribution<double>(300.0, 3000.0)(random_);
   color_share_ = model_.color ? std::uniform_real_distribution<double>(0.1, 0.5)(random_) : 0.0;
-  const std::int64_t start_pages = std::uniform_int_distribution<std::int64_t>(10000, 900000)(random_);
+  std::int64_t start_pages = std::uniform_int_distribution<std::int64_t>(10000, 900000)(random_);
+  // A recorded printer goes on from its recorded counters: its counters below add the pages
+  // printed since, so the start itself only matters for the built-in models.
+  if (model_.recording) start_pages = 0;
   color_ = static_cast<std::int64_t>(static_cast<double>(start_pages) * color_share_);
   black_ = start_pages - color_;
   toner_level_ = std::uniform_int_distribution<std::int64_t>(kTonerLowLevel, kTonerCapacity)(random_);
@@ -87,14 +90,48 @@ void SimulatedPrinter::AdvanceTo(std::int64_t unix_seconds) {
   toner_level_ -= used;
 }
 
+bool SimulatedPrinter::SupplyIsLow(const protocol::Supply& supply, int low_percent) {
+  const std::string state = supply.state.value_or("");
+  if (state == "empty") return true;
+  if (supply.level == -3) return false;
+  if (state == "low") return true;
+  return supply.level && supply.capacity && *supply.level >= 0 && *supply.capacity > 0 &&
+         *supply.level * 100 <= static_cast<std::int64_t>(low_percent) * *supply.capacity;
+}
+
+namespace {
+
+// The recorded counters, each risen by the pages printed since: colour counters by the
+// colour pages, black ones by the black pages, every other by all pages.
+std::vector<protocol::Counter> RecordedCounters(const protocol::Device& recording, std::int64_t black,
+                                                std::int64_t color) {
+  std::vector<protocol::Counter> counters;
+  if (!recording.counters) return counters;
+  for (auto counter : recording.counters->items) {
+    const bool is_color = counter.name.find("color") != std::string::npos;
+    const bool is_black = counter.name.find("black") != std::string::npos;
+    counter.value += is_color ? color : is_black ? black : black + color;
+    counter.reset_at.reset();
+    counters.push_back(std::move(counter));
+  }
+  return counters;
+}
+
+}  // namespace
+
 protocol::Device SimulatedPrinter::Snapshot() const {
   protocol::Device device;
+  if (model_.recording) {
+    device = *model_.recording;
+    device.faults.clear();
+    device.job_log.reset();
+  }
   device.serial = serial_;
   device.manufacturer = model_.manufacturer;
   device.model = model_.model;
-  device.device_class = "office";
-  device.identity = protocol::Identity{"1.0.0", "2024-02-01", "floor 1", "prn-" + serial_};
-  device.properties = {{"color", model_.color ? "true" : "false"}};
+  if (!device.device_class) device.device_class = "office";
+  if (!device.identity) device.identity = protocol::Identity{"1.0.0", "2024-02-01", "floor 1", "prn-" + serial_};
+  if (!model_.recording) device.properties = {{"color", model_.color ? "true" : "false"}};
   const std::string read_at = Rfc3339(now_);
   protocol::Status status{"running", "idle", now_ % (30 * 86400), {}};
   if (toner_level_ <= kTonerLowLevel) {
@@ -106,12 +143,30 @@ protocol::Device SimulatedPrinter::Snapshot() const {
   if (!status.alerts.empty()) status.state = "warning";
   device.status = status;
   for (const std::int64_t at : jams_) device.faults.push_back({"8.1301", Rfc3339(at), "tray 1", "Paper jam"});
+  const std::string cartridge = serial_ + "-T" + std::to_string(cartridges_replaced_ + 1);
+  const char* toner_state = toner_level_ <= kTonerLowLevel ? "low" : "ok";
+  if (model_.recording) {
+    auto counters = RecordedCounters(*model_.recording, black_, color_);
+    if (!counters.empty()) {
+      device.counters = protocol::Counters{read_at, std::move(counters)};
+    } else {
+      device.counters = protocol::Counters{read_at, {{"total-impressions", total_impressions(), std::nullopt}}};
+    }
+    // The first supply with a known level and capacity empties at the printer's rate.
+    for (auto& supply : device.supplies) {
+      if (!supply.level || !supply.capacity || *supply.level < 0 || *supply.capacity <= 0) continue;
+      supply.level = toner_level_ * *supply.capacity / kTonerCapacity;
+      supply.state = toner_state;
+      supply.serial = cartridge;
+      break;
+    }
+    return device;
+  }
   device.counters = protocol::Counters{read_at, {{"total-impressions", total_impressions(), std::nullopt},
                                                 {"black-impressions", black_, std::nullopt}}};
   if (model_.color) device.counters->items.push_back({"color-impressions", color_, std::nullopt});
-  const std::string cartridge = serial_ + "-T" + std::to_string(cartridges_replaced_ + 1);
   device.supplies = {{1, "tonerCartridge", "black", "Black Toner Cartridge", "TN-100", cartridge, "impressions",
-                      kTonerCapacity, toner_level_, toner_level_ <= kTonerLowLevel ? "low" : "ok"}};
+                      kTonerCapacity, toner_level_, toner_state}};
   return device;
 }
 

@@ -2,10 +2,14 @@
 // One printer whose state evolves over simulated time, for the fleet simulator
 // (fleetcomm-sim) and its tests: counters rising at the printer's own rate, a toner
 // falling with the pages printed and replaced (with a new cartridge serial) when empty,
-// alerts raised and cleared now and then. Deterministic for a given seed.
+// alerts raised and cleared now and then. Deterministic for a given seed. A model taken
+// from a recorded real printer (tools/recorded_printer_models.hpp) keeps the recording's
+// make, network, properties, counters and supplies: its counters rise with the pages
+// printed and its first supply with a known level and capacity is the one that empties.
 #include "protocol/report.hpp"
 
 #include <cstdint>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
@@ -22,6 +26,7 @@ struct PrinterModel {
   std::string manufacturer;
   std::string model;
   bool color = false;
+  std::shared_ptr<const protocol::Device> recording;  // the recorded printer, when from one
 };
 
 // The makes the simulator mixes; `index` picks one (modulo their number).
@@ -38,6 +43,9 @@ class SimulatedPrinter {
 
   // The report section of the printer as of its clock.
   protocol::Device Snapshot() const;
+  // The supplies of a snapshot that ask for an order (PROTOCOL.md 5, REQUIREMENTS.md R5.2):
+  // state empty; state low unless the level is -3; or a percent at or below `low_percent`.
+  static bool SupplyIsLow(const protocol::Supply& supply, int low_percent);
 
   const std::string& serial() const { return serial_; }
   std::int64_t now() const { return now_; }

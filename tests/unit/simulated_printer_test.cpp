@@ -5,6 +5,7 @@
 #include <set>
 
 #include "protocol/report_parser.hpp"
+#include "tools/recorded_printer_models.hpp"
 #include "tools/report_writer.hpp"
 #include "tools/simulated_printer.hpp"
 
@@ -109,4 +110,66 @@ TEST_CASE("a simulated printer's snapshot is a report the server's parser accept
   CHECK(counters[0].name == "total-impressions");
   CHECK(counters[0].value == printer.total_impressions());
   CHECK(parsed.devices[0].counters->read_at == Rfc3339(kStart + 3 * kDay));
+}
+
+TEST_CASE("a printer of a recorded model keeps the recording's make and counters, its tracked supply empties",
+          "[sim][unit]") {
+  const auto models = fleetcomm::tools::LoadRecordedModels(std::string(FLEETCOMM_SHARED_DIR) + "/fixtures/printers");
+  REQUIRE(models.size() >= 13);
+  std::size_t with_counters = 0, with_tracked_supply = 0;
+  for (std::size_t m = 0; m < models.size(); ++m) {
+    const auto& recording = *models[m].recording;
+    INFO(recording.manufacturer << " " << recording.model);
+    SimulatedPrinter printer("REC" + std::to_string(m), models[m], m, kStart);
+    printer.AdvanceTo(kStart + 3 * kDay);
+    const auto device = printer.Snapshot();
+    CHECK(device.serial == "REC" + std::to_string(m));
+    CHECK(device.manufacturer == recording.manufacturer);
+    CHECK(device.model == recording.model);
+    CHECK(device.supplies.size() == recording.supplies.size());
+    REQUIRE(device.counters);
+    if (recording.counters && !recording.counters->items.empty()) {
+      ++with_counters;
+      REQUIRE(device.counters->items.size() == recording.counters->items.size());
+      for (std::size_t c = 0; c < device.counters->items.size(); ++c) {
+        const auto added = device.counters->items[c].value - recording.counters->items[c].value;
+        const auto& name = device.counters->items[c].name;
+        CHECK(added == (name.find("color") != std::string::npos   ? printer.color_impressions()
+                        : name.find("black") != std::string::npos ? printer.black_impressions()
+                                                                  : printer.total_impressions()));
+      }
+    }
+    for (std::size_t s = 0; s < device.supplies.size(); ++s) {
+      if (device.supplies[s].serial.value_or("").rfind("REC", 0) != 0) continue;
+      ++with_tracked_supply;
+      CHECK(*device.supplies[s].level ==
+            printer.toner_level() * *device.supplies[s].capacity / SimulatedPrinter::kTonerCapacity);
+      break;
+    }
+    // What it reports is a valid report.
+    fleetcomm::protocol::Report report;
+    report.id = "5d1c3f7e-0d2a-4c53-9a57-5e5b0f1f2a10";
+    report.generated_at = Rfc3339(printer.now());
+    report.devices.push_back(device);
+    CHECK_NOTHROW(protocol::ParseReport(fleetcomm::tools::WriteReportXml(report)));
+  }
+  CHECK(with_counters > 0);
+  CHECK(with_tracked_supply > 0);
+}
+
+TEST_CASE("a supply asks for an order when empty, low (unless at level -3) or at the threshold", "[sim][unit]") {
+  protocol::Supply supply;
+  supply.capacity = 100;
+  supply.level = 30;
+  CHECK_FALSE(SimulatedPrinter::SupplyIsLow(supply, 20));
+  supply.level = 20;
+  CHECK(SimulatedPrinter::SupplyIsLow(supply, 20));
+  supply.level = -3;
+  supply.state = "low";
+  CHECK_FALSE(SimulatedPrinter::SupplyIsLow(supply, 20));
+  supply.state = "empty";
+  CHECK(SimulatedPrinter::SupplyIsLow(supply, 20));
+  supply.level = 90;
+  supply.state = "low";
+  CHECK(SimulatedPrinter::SupplyIsLow(supply, 20));
 }
