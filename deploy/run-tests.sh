@@ -20,7 +20,9 @@ build_and_test() {
   (cd "$root/$dir" && ctest --output-on-failure --timeout 900)
 }
 
-build_and_test build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFLEETCOMM_SANITIZE=OFF
+# -g1 (line tables, enough for backtraces) instead of -g: a quarter less compile time.
+build_and_test build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFLEETCOMM_SANITIZE=OFF \
+  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG"
 
 if [ "${FLEETCOMM_SKIP_SANITIZERS:-0}" != "1" ]; then
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1

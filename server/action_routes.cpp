@@ -9,8 +9,6 @@
 #include "server/representations.hpp"
 #include "storage/actions.hpp"
 
-#include <charconv>
-
 namespace fleetcomm::server {
 namespace {
 
@@ -24,12 +22,6 @@ constexpr long long kMaxExpirySeconds = 90 * 86400;
 // Who did it, as the history records it: the token's name (its id when unnamed).
 std::string OperatorName(const OperatorPrincipal& principal) {
   return principal.token_name.empty() ? "token:" + std::to_string(principal.token_id) : principal.token_name;
-}
-
-std::optional<std::string> QueryValue(const std::map<std::string, std::string>& query, const char* name) {
-  auto it = query.find(name);
-  if (it == query.end() || it->second.empty()) return std::nullopt;
-  return it->second;
 }
 
 asio::awaitable<HttpResponse> Queue(ServerState& state, RequestContext& context, storage::ClientKind kind) {
@@ -83,17 +75,11 @@ asio::awaitable<HttpResponse> List(ServerState& state, RequestContext& context) 
   if (!query) co_return ErrorResponse(query.error());
   auto list = ParseListParams(*query);
   if (!list) co_return ErrorResponse(list.error());
-  long long after = 0;
-  if (!list->after.empty()) {
-    const auto* end = list->after.data() + list->after.size();
-    auto [ptr, ec] = std::from_chars(list->after.data(), end, after);
-    if (ec != std::errc() || ptr != end || after < 0) {
-      co_return ErrorResponse(ApiError(ErrorCode::kInvalidRequest, "after: not a cursor of this list"));
-    }
-  }
+  auto cursor = ParseNumericCursor(list->after, "after: not a cursor of this list");
+  if (!cursor) co_return ErrorResponse(cursor.error());
   storage::ActionFilter filter{VisibleAccounts(*context.operator_principal), QueryValue(*query, "account"),
                                QueryValue(*query, "target"), QueryValue(*query, "state")};
-  auto work = [&filter, after, limit = list->limit](pqxx::connection_base& c) {
+  auto work = [&filter, after = *cursor, limit = list->limit](pqxx::connection_base& c) {
     return storage::ListActions(c, filter, after, limit);
   };
   auto pending = RunDb<storage::Page<storage::Action>>(state.pool, std::move(work));

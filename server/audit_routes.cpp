@@ -104,14 +104,9 @@ asio::awaitable<HttpResponse> Export(ServerState& state, RequestContext& context
   if (!filter->since || !filter->until) {
     co_return ErrorResponse(ApiError(ErrorCode::kInvalidRequest, "since and until are required"));
   }
-  long long after = 0;
-  if (auto cursor = QueryValue(*query, "after")) {
-    auto [end, ec] = std::from_chars(cursor->data(), cursor->data() + cursor->size(), after);
-    if (ec != std::errc() || end != cursor->data() + cursor->size() || after < 0) {
-      co_return ErrorResponse(ApiError(ErrorCode::kInvalidRequest, "after must be a cursor from X-Next-Cursor"));
-    }
-  }
-  auto work = [filter = std::move(*filter), after](pqxx::connection_base& c) {
+  auto cursor = ParseNumericCursor(QueryValue(*query, "after").value_or(""), "after must be a cursor from X-Next-Cursor");
+  if (!cursor) co_return ErrorResponse(cursor.error());
+  auto work = [filter = std::move(*filter), after = *cursor](pqxx::connection_base& c) {
     return storage::ExportAuditEntries(c, filter, after, kMaxExportLines);
   };
   auto pending = RunDb<storage::Page<std::string>>(state.pool, std::move(work));

@@ -13,32 +13,15 @@ namespace asio = boost::asio;
 using auth::Role;
 
 // A cursor is the feed position of an item, as `next` gave it: a whole number.
-std::optional<long long> ParseCursor(const std::string& text) {
-  if (text.empty() || text.size() > 18) return std::nullopt;
-  long long value = 0;
-  for (char c : text) {
-    if (c < '0' || c > '9') return std::nullopt;
-    value = value * 10 + (c - '0');
-  }
-  return value;
-}
-
 Handler FeedHandler(ServerState& state, storage::Feed feed) {
   return [&state, feed](RequestContext& context) -> asio::awaitable<HttpResponse> {
     auto query = ParseQuery(context.request.target());
     if (!query) co_return ErrorResponse(query.error());
     auto list = ParseListParams(*query);
     if (!list) co_return ErrorResponse(list.error());
-    long long after = 0;
-    if (!list->after.empty()) {
-      auto cursor = ParseCursor(list->after);
-      if (!cursor) {
-        const ApiError invalid(protocol::ErrorCode::kInvalidRequest, "after must be a cursor that next gave");
-        co_return ErrorResponse(invalid);
-      }
-      after = *cursor;
-    }
-    auto work = [feed, after, limit = list->limit](pqxx::connection_base& c) {
+    auto cursor = ParseNumericCursor(list->after, "after must be a cursor that next gave");
+    if (!cursor) co_return ErrorResponse(cursor.error());
+    auto work = [feed, after = *cursor, limit = list->limit](pqxx::connection_base& c) {
       return storage::ReadFeed(c, feed, after, limit);
     };
     auto pending = RunDb<storage::FeedPage>(state.pool, std::move(work));

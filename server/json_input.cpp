@@ -170,4 +170,15 @@ Parsed<ListParams> ParseListParams(const std::map<std::string, std::string>& que
   return params;
 }
 
+Parsed<long long> ParseNumericCursor(std::string_view text, const char* refusal) {
+  if (text.empty()) return 0LL;
+  if (text.size() > 18) return Invalid(refusal);
+  long long value = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return Invalid(refusal);
+    value = value * 10 + (c - '0');
+  }
+  return value;
+}
+
 }  // namespace fleetcomm::server

@@ -53,4 +53,8 @@ struct ListParams {
 };
 Parsed<ListParams> ParseListParams(const std::map<std::string, std::string>& query);
 
+// A numeric ?after= cursor as the lists hand it out (a sequence or row id): 0 when empty,
+// else 1 to 18 decimal digits (no sign, so it never overflows); `refusal` is the 422's message.
+Parsed<long long> ParseNumericCursor(std::string_view text, const char* refusal);
+
 }  // namespace fleetcomm::server

@@ -58,3 +58,17 @@ TEST_CASE("JSON bodies: types, lengths and unknown fields", "[json_input]") {
   CHECK(pem->RequiredString("csr", 100, true).value() == "-----BEGIN\nabc\r\n");
   CHECK(pem->String("bell", 100, true).error().status == 422);
 }
+
+TEST_CASE("a numeric cursor is empty (0) or 1 to 18 digits; anything else is a 422 naming the cursor", "[json_input]") {
+  CHECK(ParseNumericCursor("", "bad cursor").value() == 0);
+  CHECK(ParseNumericCursor("0", "bad cursor").value() == 0);
+  CHECK(ParseNumericCursor("000042", "bad cursor").value() == 42);
+  CHECK(ParseNumericCursor("999999999999999999", "bad cursor").value() == 999999999999999999LL);
+  for (const char* refused : {"-1", "+1", "1x", " 1", "1.5", "0x10", "9999999999999999999", "1234567890123456789"}) {
+    INFO(refused);
+    const auto parsed = ParseNumericCursor(refused, "bad cursor");
+    REQUIRE_FALSE(parsed.has_value());
+    CHECK(parsed.error().status == 422);
+    CHECK(parsed.error().message == "bad cursor");
+  }
+}
