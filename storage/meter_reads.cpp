@@ -104,8 +104,11 @@ void DeriveMeterReads(pqxx::transaction_base& tx, const std::vector<PipelineJob>
   for (const auto& job : jobs) {
     for (const auto& device : json::parse(job.devices)) {
       for (const auto& counter : device.value("counters", json::array())) {
-        input.push_back({{"upload_id", job.upload_id}, {"account_id", job.account_id},
-                         {"device_id", device.at("device_id")}, {"counter", counter}, {"read_at", device.at("read_at")}});
+        input.push_back({{"upload_id", job.upload_id},
+                         {"account_id", job.account_id},
+                         {"device_id", device.at("device_id")},
+                         {"counter", counter},
+                         {"read_at", device.at("read_at")}});
       }
     }
   }

@@ -33,7 +33,8 @@ JOIN supply_readings s ON s.device_id = k.device_id AND s.supply_index = k.suppl
   AND s.upload_id = k.upload_id
 JOIN accounts a ON a.id = k.account_id
 LEFT JOIN supply_orders o ON o.device_id = s.device_id AND o.supply_index = s.supply_index
-  AND o.supply_type = coalesce(s.type, '') AND o.colorant = coalesce(s.colorant, '') AND o.status IN ('opened', 'shipped')
+  AND o.supply_type = coalesce(s.type, '') AND o.colorant = coalesce(s.colorant, '')
+  AND o.status IN ('opened', 'shipped')
 LEFT JOIN supply_states st ON st.device_id = s.device_id AND st.supply_index = s.supply_index
   AND st.supply_type = coalesce(s.type, '') AND st.colorant = coalesce(s.colorant, '')
 ORDER BY s.device_id, s.supply_index, 3, 4, k.ord
@@ -97,7 +98,8 @@ SELECT e.event || ':' || o.id, o.id, o.account_id, o.device_id, o.supply, e.even
 FROM opened o
 JOIN input i ON i.device_id = o.device_id AND i.supply_index = o.supply_index AND i.supply_type = o.supply_type
   AND i.colorant = o.colorant AND i.read_at = o.opened_at
-CROSS JOIN LATERAL (VALUES ('opened', i.read_at, i.ord), ('fulfilled', i.fulfilled_at, i.fulfilled_ord)) AS e(event, at, ord)
+CROSS JOIN LATERAL (VALUES ('opened', i.read_at, i.ord), ('fulfilled', i.fulfilled_at, i.fulfilled_ord))
+  AS e(event, at, ord)
 WHERE e.at IS NOT NULL
 )SQL";
 
@@ -152,7 +154,8 @@ double Lower(std::optional<double> lowest, double percent) { return lowest ? std
 
 }  // namespace
 
-void DeriveSupplyOrders(pqxx::transaction_base& tx, const std::vector<PipelineJob>& jobs, const SupplyOptions& options) {
+void DeriveSupplyOrders(pqxx::transaction_base& tx, const std::vector<PipelineJob>& jobs,
+                        const SupplyOptions& options) {
   // One row per supply reading the jobs name (the outbox lists each device's supply indexes).
   json input = json::array();
   for (std::size_t ord = 0; ord < jobs.size(); ++ord) {
