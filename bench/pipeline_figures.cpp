@@ -43,6 +43,18 @@ void ReportPipelineLag(const std::string& database) {
               QueryDouble(database, "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY " + lag + ") FROM pipeline_jobs"),
               QueryDouble(database, "SELECT percentile_cont(0.99) WITHIN GROUP (ORDER BY " + lag + ") FROM pipeline_jobs"),
               QueryDouble(database, "SELECT max(" + lag + ") FROM pipeline_jobs"), drain);
+  // Bounded or growing: the median lag of the jobs created in each second of the run.
+  pqxx::connection conn(database);
+  pqxx::read_transaction tx(conn);
+  std::string by_second;
+  const std::string per_second =
+      "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY " + lag + "), second FROM (SELECT *, "
+      "floor(extract(epoch FROM created_at - (SELECT min(created_at) FROM pipeline_jobs))) AS second "
+      "FROM pipeline_jobs) j GROUP BY second ORDER BY second";
+  for (const auto& row : tx.exec(per_second)) {
+    by_second += (by_second.empty() ? "" : " ") + std::to_string(static_cast<long long>(row[0].as<double>()));
+  }
+  std::printf("pipeline lag_p50_ms by second of the run: %s\n", by_second.c_str());
 }
 
 // One consumer reading the whole meter-reads feed, 1000 items a page, on one connection.

@@ -7,7 +7,8 @@
 namespace fleetcomm::bench {
 
 // Waits until the pipelines finished every job and the sequencer numbered every feed item,
-// then prints the lag from upload commit to pipeline commit (p50, p99, max) and the drain time.
+// then prints the lag from upload commit to pipeline commit (p50, p99, max), the drain time, and
+// the median lag of the jobs of each second of the run (bounded or growing).
 void ReportPipelineLag(const std::string& database);
 
 // Adds `items` meter reads, waits for them to be numbered, and reads the whole meter-reads

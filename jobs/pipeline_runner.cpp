@@ -9,7 +9,7 @@ namespace fleetcomm::jobs {
 
 PipelineRunner::PipelineRunner(storage::DbPool& pool, PipelineRunnerOptions options, ErrorHandler on_error)
     : pool_(pool), options_(std::move(options)), on_error_(std::move(on_error)) {
-  for (int i = 0; i < options_.workers; ++i) threads_.emplace_back([this] { WorkerLoop(); });
+  for (int i = 0; i < options_.workers; ++i) threads_.emplace_back([this, i] { WorkerLoop(i); });
   threads_.emplace_back([this] { SequencerLoop(); });
 }
 
@@ -33,8 +33,10 @@ bool PipelineRunner::WaitFor(std::chrono::milliseconds interval, bool sequencer)
   return stopping_;
 }
 
-void PipelineRunner::WorkerLoop() {
-  const storage::PipelineOptions options = options_.pipeline;
+void PipelineRunner::WorkerLoop(int worker) {
+  storage::PipelineOptions options = options_.pipeline;
+  options.share = worker;
+  options.shares = options_.workers;
   for (;;) {
     {
       std::lock_guard lock(mutex_);

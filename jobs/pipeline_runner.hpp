@@ -1,10 +1,12 @@
 #pragma once
 // Runs the pipelines (storage/pipeline_jobs.hpp) and the feed sequencer (storage/feeds.hpp)
 // on threads of its own, with the database work on a storage::DbPool: `workers` threads each
-// claim and run a batch of due jobs, again at once while there is work, else after
-// `poll_interval`; one thread numbers feed items every `sequence_interval` and right after a
-// batch did something. Any number of runners (in any number of processes) may share one
-// database: jobs are claimed with SKIP LOCKED, the sequencer runs one at a time.
+// claim and run a batch of due jobs (worker i of n its own share i of n, see
+// storage::PipelineOptions::share; others' jobs when its share has none), again at once while
+// there is work, else after `poll_interval`; one thread numbers feed items every
+// `sequence_interval` and right after a batch did something. Any number of runners (in any
+// number of processes) may share one database: jobs are claimed with SKIP LOCKED, the
+// sequencer runs one at a time.
 // The destructor stops and joins (a batch in progress finishes first).
 #include "storage/db_pool.hpp"
 #include "storage/pipeline_jobs.hpp"
@@ -47,7 +49,7 @@ class PipelineRunner {
   PipelineRunnerStats Stats() const;
 
  private:
-  void WorkerLoop();
+  void WorkerLoop(int worker);
   void SequencerLoop();
   // Sleeps up to `interval`; true when stopping.
   bool WaitFor(std::chrono::milliseconds interval, bool sequencer);

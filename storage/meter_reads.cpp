@@ -12,16 +12,18 @@ namespace {
 
 using nlohmann::json;
 
-// The readings these uploads stored for their jobs' devices, by key (the readings tables are
-// partitioned by read time and indexed by (device, counter, read time)), each with the
-// previous billable read of its counter already stored and the device's speed.
+// The readings these uploads stored for their jobs' devices, each found by its full key
+// (device, counter, read time: the readings' primary key; the tables are partitioned by read
+// time), each with the previous billable read of its counter already stored and the
+// device's speed.
 constexpr const char* kFacts = R"SQL(
 SELECT c.device_id, d.serial, c.counter, c.read_at::text, c.value, extract(epoch FROM c.read_at)::float8,
        extract(epoch FROM c.reset_at)::float8, p.value, extract(epoch FROM p.read_at)::float8,
-       s.properties->>'speedPpm', j.account_id, j.upload_id
-FROM jsonb_to_recordset($1::jsonb) AS j(upload_id text, account_id text, devices jsonb)
-CROSS JOIN LATERAL jsonb_to_recordset(j.devices) AS k(device_id text, read_at timestamptz)
-JOIN counter_readings c ON c.device_id = k.device_id AND c.read_at = k.read_at AND c.upload_id = j.upload_id
+       s.properties->>'speedPpm', k.account_id, k.upload_id
+FROM jsonb_to_recordset($1::jsonb) AS k(upload_id text, account_id text, device_id text, counter text,
+                                        read_at timestamptz)
+JOIN counter_readings c ON c.device_id = k.device_id AND c.counter = k.counter AND c.read_at = k.read_at
+  AND c.upload_id = k.upload_id
 JOIN devices d ON d.id = c.device_id
 LEFT JOIN device_snapshots s ON s.device_id = c.device_id
 LEFT JOIN LATERAL (
@@ -97,10 +99,20 @@ MeterJudgement JudgeMeterRead(const MeterReadFacts& facts, const MeterReadOption
 
 void DeriveMeterReads(pqxx::transaction_base& tx, const std::vector<PipelineJob>& jobs,
                       const MeterReadOptions& options) {
+  // One row per reading the jobs name (the outbox lists each device's counters).
   json input = json::array();
   for (const auto& job : jobs) {
-    input.push_back({{"upload_id", job.upload_id}, {"account_id", job.account_id}, {"devices", json::parse(job.devices)}});
+    for (const auto& device : json::parse(job.devices)) {
+      for (const auto& counter : device.value("counters", json::array())) {
+        input.push_back({{"upload_id", job.upload_id},
+                         {"account_id", job.account_id},
+                         {"device_id", device.at("device_id")},
+                         {"counter", counter},
+                         {"read_at", device.at("read_at")}});
+      }
+    }
   }
+  if (input.empty()) return;
   json reads = json::array();
   // Rows come ordered by (device, counter, read time): a billable read earlier in this call
   // is the previous read of a later one when it is newer than the stored previous one.

@@ -25,9 +25,14 @@ WHERE a.id = $2 AND jsonb_array_length(p.devices) > 0
 ON CONFLICT (pipeline, upload_id) DO NOTHING
 )SQL";
 
+// A share of the due jobs, by the first device of each job (an agent lists its devices in the
+// same order in every report, so its uploads fall into one share): the workers of one runner
+// then lock disjoint devices instead of waiting for each other's batches.
 constexpr const char* kClaim =
     "SELECT id, pipeline, upload_id, account_id, devices::text, attempts FROM pipeline_jobs "
-    "WHERE finished_at IS NULL AND run_after <= now() ORDER BY run_after, id LIMIT $1 FOR UPDATE SKIP LOCKED";
+    "WHERE finished_at IS NULL AND run_after <= now() "
+    "AND (hashtext(coalesce(devices->0->>'device_id', '')) & 2147483647) % $2 = $3 "
+    "ORDER BY run_after, id LIMIT $1 FOR UPDATE SKIP LOCKED";
 
 // ON CONFLICT DO UPDATE locks each row like FOR UPDATE; rows are taken in key order, so two
 // batches sharing devices wait for each other instead of deadlocking.
@@ -62,11 +67,21 @@ void EnqueuePipelineWork(pqxx::transaction_base& tx, const std::string& upload_i
   json counters = json::array(), supplies = json::array(), diagnostics = json::array();
   for (const auto& [index, device_id] : bound) {
     const auto& device = report.devices[index];
+    // The readings' full keys, so that a step finds them by primary key however many readings
+    // of other counters and times the device has.
     if (device.counters && !device.counters->items.empty()) {
-      counters.push_back({{"device_id", device_id}, {"read_at", device.counters->read_at.value_or(report.generated_at)}});
+      json names = json::array();
+      for (const auto& counter : device.counters->items) names.push_back(counter.name);
+      counters.push_back({{"device_id", device_id},
+                          {"read_at", device.counters->read_at.value_or(report.generated_at)},
+                          {"counters", std::move(names)}});
     }
     // Supply readings are stored at the report's time.
-    if (!device.supplies.empty()) supplies.push_back({{"device_id", device_id}, {"read_at", report.generated_at}});
+    if (!device.supplies.empty()) {
+      json indexes = json::array();
+      for (const auto& supply : device.supplies) indexes.push_back(supply.index);
+      supplies.push_back({{"device_id", device_id}, {"read_at", report.generated_at}, {"indexes", std::move(indexes)}});
+    }
     if (device.status || !device.faults.empty()) {
       // The alerts travel in the job: the device's snapshot may be replaced by a later
       // report before the step runs. No Status element: alerts unknown, not all cleared.
@@ -99,8 +114,7 @@ PipelineSteps DefaultPipelineSteps(const PipelineOptions& options) {
              DeriveMeterReads(tx, jobs, meter);
            }},
           {"supplies", [supplies](pqxx::transaction_base& tx, const std::vector<PipelineJob>& jobs) {
-             // One job after the other: each sees the orders the previous one opened.
-             for (const auto& job : jobs) DeriveSupplyOrders(tx, job, supplies);
+             DeriveSupplyOrders(tx, jobs, supplies);
            }},
           {"diagnostics", [](pqxx::transaction_base& tx, const std::vector<PipelineJob>& jobs) {
              DeriveServiceEvents(tx, jobs);
@@ -129,10 +143,16 @@ PipelineBatch RunBatchOnce(pqxx::connection_base& conn, const PipelineOptions& o
                            bool isolate) {
   pqxx::work tx(conn);
   std::vector<PipelineJob> jobs;
-  for (const auto& row : tx.exec_params(kClaim, options.batch_size)) {
-    jobs.push_back({row[0].as<long long>(), row[1].as<std::string>(), row[2].as<std::string>(),
-                    row[3].as<std::string>(), row[4].as<std::string>(), row[5].as<int>()});
-  }
+  auto claim = [&](int shares, int share) {
+    for (const auto& row : tx.exec_params(kClaim, options.batch_size, shares, share)) {
+      jobs.push_back({row[0].as<long long>(), row[1].as<std::string>(), row[2].as<std::string>(),
+                      row[3].as<std::string>(), row[4].as<std::string>(), row[5].as<int>()});
+    }
+  };
+  const int shares = std::max(1, options.shares);
+  claim(shares, ((options.share % shares) + shares) % shares);
+  // Nothing in its own share: help with the others' rather than idle.
+  if (jobs.empty() && shares > 1) claim(1, 0);
   PipelineBatch batch;
   batch.claimed = static_cast<int>(jobs.size());
   if (jobs.empty()) return batch;

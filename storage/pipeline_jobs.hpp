@@ -47,6 +47,11 @@ using PipelineSteps = std::map<std::string, PipelineStep>;
 
 struct PipelineOptions {
   int batch_size = 50;  // jobs claimed and committed together
+  // This worker claims only share `share` of `shares` (by the jobs' first device): the workers
+  // of one runner split the jobs so that their batches rarely wait for each other's device
+  // locks. Any split is correct: device locks order the steps whatever claims them.
+  int share = 0;
+  int shares = 1;
   std::chrono::seconds retry_base{5};
   std::chrono::seconds retry_max{3600};
   MeterReadOptions meter;

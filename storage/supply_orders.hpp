@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace pqxx {
 class connection_base;
@@ -38,8 +39,11 @@ bool SupplyNeedsOrder(const SupplyFacts& facts);
 bool SupplyReplaced(const SupplyFacts& facts, const std::optional<std::string>& opened_serial,
                     std::optional<double> lowest_percent, int margin_percent);
 
-// The supplies pipeline step.
-void DeriveSupplyOrders(pqxx::transaction_base& tx, const PipelineJob& job, const SupplyOptions& options);
+// The supplies pipeline step for some uploads' jobs, in claim order: the readings of one
+// supply among them are judged in that order, each against what the ones before it left (the
+// newest reading judged, the open order and its lowest level), as if the jobs ran one after
+// the other, in a handful of statements whatever the number of jobs and devices.
+void DeriveSupplyOrders(pqxx::transaction_base& tx, const std::vector<PipelineJob>& jobs, const SupplyOptions& options);
 
 enum class OrderStatusOutcome { kChanged, kUnchanged, kNotFound, kConflict };
 

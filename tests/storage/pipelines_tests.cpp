@@ -406,3 +406,50 @@ TEST_CASE("pipelines: uploads of one device in one batch are judged as one after
   CHECK(QueryNumber(conn, "SELECT count(*) FROM service_events WHERE kind = 'fault' "
                           "AND at = '2026-11-28T03:00:00Z'") == 1);
 }
+
+TEST_CASE("pipelines: the same reading in two uploads of one batch is one read, judged once", "[pipelines][meter]") {
+  pqxx::connection conn(TempPostgres::Instance().CreateDatabase());
+  const std::string account = NewAccount(conn);
+  const std::string device = ActiveDevice(conn, account, "XRX1");
+  const storage::UploadSender sender{storage::ClientKind::kDevice, device, account};
+  Store(conn, sender, CounterReport(1, "XRX1", 1000, "2026-11-24T03:00:00Z"));
+  // Another report id with the same read time (a re-sent report): its readings are refused as
+  // duplicates, so the first upload's reading is the only one, whatever value the second had.
+  Store(conn, sender, CounterReport(2, "XRX1", 900, "2026-11-24T03:00:00Z"));
+  Store(conn, sender, CounterReport(3, "XRX1", 1100, "2026-11-25T03:00:00Z"));
+  CHECK(QueryNumber(conn, "SELECT count(*) FROM pipeline_jobs") == 3);
+  CHECK(RunBatch(conn).done == 3);
+  CHECK(QueryNumber(conn, "SELECT count(*) FROM meter_reads WHERE counter = 'total-impressions'") == 2);
+  CHECK(QueryNumber(conn, "SELECT count(*) FROM meter_reads WHERE counter = 'total-impressions' AND value = 1000 "
+                          "AND status = 'billable'") == 1);
+  CHECK(ReadStatus(conn, "total-impressions", "2026-11-25T03:00:00Z") == "billable");
+  CHECK(QueryNumber(conn, "SELECT count(*) FROM service_events") == 0);
+}
+
+TEST_CASE("pipelines: workers take their own share of the jobs, and the others' when theirs is empty",
+          "[pipelines][runner]") {
+  pqxx::connection conn(TempPostgres::Instance().CreateDatabase());
+  const std::string account = NewAccount(conn);
+  // Enough devices (random ids) that both shares have jobs but for a chance of 2^-23.
+  constexpr int kDevices = 24;
+  for (int d = 0; d < kDevices; ++d) {
+    const std::string serial = "XRX" + std::to_string(100 + d);
+    Store(conn, {storage::ClientKind::kDevice, ActiveDevice(conn, account, serial), account},
+          CounterReport(d + 1, serial, 1000, "2026-11-24T03:00:00Z"));
+  }
+  const std::string share_of_job = "(hashtext(devices->0->>'device_id') & 2147483647) % 2";
+  const long long in_share_0 =
+      QueryNumber(conn, "SELECT count(*) FROM pipeline_jobs WHERE " + share_of_job + " = 0");
+  REQUIRE(in_share_0 > 0);
+  REQUIRE(in_share_0 < kDevices);
+  storage::PipelineOptions first;
+  first.share = 0;
+  first.shares = 2;
+  CHECK(RunBatch(conn, first).done == in_share_0);
+  CHECK(QueryNumber(conn, "SELECT count(*) FROM pipeline_jobs WHERE finished_at IS NULL AND " + share_of_job +
+                          " = 0") == 0);
+  CHECK(QueryNumber(conn, "SELECT count(*) FROM pipeline_jobs WHERE finished_at IS NULL") == kDevices - in_share_0);
+  // Its share is empty now: it helps with the other one.
+  CHECK(RunBatch(conn, first).done == kDevices - in_share_0);
+  CHECK(QueryNumber(conn, "SELECT count(*) FROM meter_reads") == 2 * kDevices);
+}

@@ -136,6 +136,45 @@ TEST_CASE("supplies: one order per low supply, no storm around the threshold, fu
   CHECK(events[0]["at"] == "2026-11-02T03:00:00Z");
 }
 
+TEST_CASE("supplies: readings judged in one batch give what they give one batch at a time", "[pipelines][supplies]") {
+  // `alone`: how many of the first uploads run in batches of their own; the rest run together.
+  const int alone = GENERATE(0, 2, 99);
+  Fleet fleet(true);
+  const auto upload = [&](int day, auto edit) { fleet.Upload(day, edit, fleet.reports < alone); };
+  upload(1, Toner(28407));
+  upload(2, Toner(6000));  // 20%: opens the order
+  upload(3, Toner(6300));  // 21%: no second order
+  upload(4, Toner(3000));  // 10%: the lowest while open
+  upload(5, Toner(12000));  // 40%, same cartridge: 30 points above the lowest, so refilled
+  upload(6, Toner(900));    // 3%: a second order for the same supply
+  upload(3, Toner(100));    // late, older than what was judged: nothing
+  if (alone < 99) {
+    auto batch = storage::RunPipelineBatch(fleet.conn, {});
+    REQUIRE(batch.has_value());
+    CHECK(batch->failed == 0);
+  }
+  INFO("uploads run alone before one batch: " << alone);
+  CHECK(fleet.Count("SELECT count(*) FROM pipeline_jobs WHERE finished_at IS NULL") == 0);
+  CHECK(fleet.Count("SELECT count(*) FROM supply_orders") == 2);
+  CHECK(fleet.Count("SELECT count(*) FROM supply_orders WHERE status = 'fulfilled' AND lowest_percent = 10 "
+                    "AND opened_at = '2026-11-02T03:00:00Z'") == 1);
+  CHECK(fleet.Count("SELECT count(*) FROM supply_orders WHERE status = 'opened' AND lowest_percent = 3 "
+                    "AND opened_at = '2026-11-06T03:00:00Z'") == 1);
+  CHECK(fleet.Count("SELECT count(*) FROM supply_states WHERE supply_index = 1 "
+                    "AND read_at = '2026-11-06T03:00:00Z'") == 1);
+  REQUIRE(storage::SequenceFeeds(fleet.conn).has_value());
+  const json events = json::parse(storage::ReadFeed(fleet.conn, storage::Feed::kSupplyOrders, 0, 100).value().items);
+  std::vector<std::string> kinds, times;
+  for (const auto& event : events) {
+    kinds.push_back(event["event"].get<std::string>());
+    times.push_back(event["at"].get<std::string>());
+  }
+  CHECK(kinds == std::vector<std::string>{"opened", "fulfilled", "opened"});
+  CHECK(times == std::vector<std::string>{"2026-11-02T03:00:00Z", "2026-11-05T03:00:00Z", "2026-11-06T03:00:00Z"});
+  CHECK(events[0]["order_id"] == events[1]["order_id"]);
+  CHECK(events[1]["order_id"] != events[2]["order_id"]);
+}
+
 TEST_CASE("supplies: accounts without a supplies contract get no orders", "[pipelines][supplies]") {
   Fleet fleet(false);
   fleet.Upload(1, Toner(10, "TC0001", "empty"));
