@@ -1,6 +1,7 @@
 #include "bench/bench_support.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <stdexcept>
 
 namespace fleetcomm::bench {
@@ -45,8 +46,8 @@ json Admin::Call(const std::string& method, const std::string& target, const jso
 
 testing::CertKeyPaths ProvisionDevice(testing::RunningFleetcomm& fleetcomm, Admin& admin, const std::string& account,
                                       const std::string& serial) {
-  static const auto device_ca =
-      testing::TestCertificate::LoadFiles(fleetcomm.pki.device_ca.cert, fleetcomm.pki.device_ca.key);
+  // Read every time: each RunningFleetcomm (a round, an audit setting) has a PKI of its own.
+  const auto device_ca = testing::TestCertificate::LoadFiles(fleetcomm.pki.device_ca.cert, fleetcomm.pki.device_ca.key);
   testing::CertOptions cert;
   cert.organization = "Acme Printers";
   cert.common_name = cert.serial_number_attr = serial;
@@ -63,6 +64,33 @@ testing::CertKeyPaths ProvisionDevice(testing::RunningFleetcomm& fleetcomm, Admi
 double Percentile(const std::vector<double>& sorted, double p) {
   if (sorted.empty()) return 0;
   return sorted[std::min(sorted.size() - 1, static_cast<std::size_t>(p * static_cast<double>(sorted.size())))];
+}
+
+double Median(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  return values.empty() ? 0 : values[values.size() / 2];
+}
+
+std::vector<bool> AuditModes(const std::string& flag) {
+  if (flag == "both") return {false, true};
+  if (flag == "on" || flag == "off") return {flag == "on"};
+  throw std::runtime_error("--audit both|on|off");
+}
+
+void AuditComparison::Add(const std::string& figure, bool audit, double value) {
+  if (values_.count(figure) == 0) order_.push_back(figure);
+  values_[figure][audit].push_back(value);
+}
+
+void AuditComparison::Print() const {
+  for (const auto& figure : order_) {
+    const auto& measured = values_.at(figure);
+    if (measured.size() != 2) continue;
+    const double off = Median(measured.at(false)), on = Median(measured.at(true));
+    std::printf("median %s: audit off=%.0f audit on=%.0f cost=%.1f%%\n", figure.c_str(), off, on,
+                off > 0 ? 100.0 * (off - on) / off : 0.0);
+  }
+  std::fflush(stdout);
 }
 
 }  // namespace fleetcomm::bench

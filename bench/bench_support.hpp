@@ -36,4 +36,24 @@ testing::CertKeyPaths ProvisionDevice(testing::RunningFleetcomm& fleetcomm, Admi
 // p in [0, 1] of ascending `sorted`; 0 when empty.
 double Percentile(const std::vector<double>& sorted, double p);
 
+double Median(std::vector<double> values);
+
+// `--audit both|on|off`: the settings of audit.enabled each round measures, off first
+// (throws on anything else).
+std::vector<bool> AuditModes(const std::string& flag);
+
+// Figures of rounds run with the audit log off and on (each on a fresh server and
+// database), compared by their medians: the cost of auditing, measured in one run.
+class AuditComparison {
+ public:
+  void Add(const std::string& figure, bool audit, double value);
+  // For each figure measured both ways, in the order first added:
+  // "median <figure>: audit off=<x> audit on=<y> cost=<z>%" (cost: how much lower on is).
+  void Print() const;
+
+ private:
+  std::vector<std::string> order_;
+  std::map<std::string, std::map<bool, std::vector<double>>> values_;
+};
+
 }  // namespace fleetcomm::bench

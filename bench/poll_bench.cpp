@@ -8,7 +8,10 @@
 //
 //   fleetcomm-poll-bench [--phases empty,action,handshake,resumed] [--connections 16]
 //                        [--seconds 5] [--pool 4] [--threads 0] [--actions-per-device 2000]
-//                        [--durable 1]
+//                        [--durable 1] [--rounds 1] [--audit on|off|both]
+//
+// With --audit both each round runs every phase with the audit log off, then on, each on a
+// fresh server and database, and the end prints the medians of both and the cost per phase.
 //
 // The load generator shares the 2 cores with the server and PostgreSQL: the figures are
 // for comparing builds (and with nginx measured the same way), not absolute capacities.
@@ -24,6 +27,8 @@
 #include <chrono>
 #include <cstdio>
 #include <functional>
+#include <map>
+#include <memory>
 #include <thread>
 
 namespace testing = fleetcomm::testing;
@@ -92,28 +97,29 @@ double CacheHits(const testing::RunningFleetcomm& fleetcomm) {
   return testing::ScrapeMetric(fleetcomm.config.ports, "fleetcomm_empty_poll_cache_total{result=\"hit\"}").value_or(-1);
 }
 
-}  // namespace
+struct Options {
+  std::map<std::string, std::string> flags;
+  int connections = 16;
+  int seconds = 5;
+  std::string phases;  // ",empty,action,..."
+};
 
-int main(int argc, char** argv) try {
-  const auto flags = bench::ParseFlags(argc, argv,
-                                       {{"phases", "empty,action,handshake,resumed"},
-                                        {"connections", "16"},
-                                        {"seconds", "5"},
-                                        {"pool", "4"},
-                                        {"threads", "0"},
-                                        {"actions-per-device", "2000"},
-                                        {"durable", "1"}});
-  const int connections = std::stoi(flags.at("connections"));
-  const int seconds = std::stoi(flags.at("seconds"));
-  const std::string phases = "," + flags.at("phases") + ",";
-  // Durable (fsync, synchronous_commit) as in production; --durable 0 shows what the
-  // commits' flushes cost.
-  if (flags.at("durable") != "0") testing::TempPostgres::UseDurableSettings();
+bool Wanted(const Options& options, const char* phase) {
+  return options.phases.find("," + std::string(phase) + ",") != std::string::npos;
+}
+
+// Every wanted phase against a fresh server and database with audit.enabled = `audit`:
+// polls/s per phase.
+std::map<std::string, double> Measure(const Options& options, bool audit) {
+  const auto& flags = options.flags;
+  const int connections = options.connections;
+  const int seconds = options.seconds;
   testing::RunningFleetcomm fleetcomm(testing::ConfigOverrides{{"database.pool_size", flags.at("pool")},
                                                                {"server.threads", flags.at("threads")},
                                                                {"log.level", "warn"},
                                                                {"limits.max_in_flight", "100000"},
-                                                               {"actions.max_per_poll", "1"}});
+                                                               {"actions.max_per_poll", "1"},
+                                                               {"audit.enabled", audit ? "true" : "false"}});
   bench::Admin admin(fleetcomm);
   const std::string account = admin.Call("POST", "/api/v1/accounts", {{"name", "bench"}}, 201)["id"];
   // Two devices per connection: one polls with nothing queued, one has actions queued.
@@ -141,10 +147,11 @@ int main(int argc, char** argv) try {
   const std::uint16_t port = fleetcomm.config.ports.device;
   const std::string poll = bench::RawRequest("GET", "/rs/v1/actions");
   const std::string succeeded = "{\"status\":\"succeeded\"}";
-  std::printf("connections=%d seconds=%d pool=%s threads=%s durable=%s\n", connections, seconds,
-              flags.at("pool").c_str(), flags.at("threads").c_str(), flags.at("durable").c_str());
+  std::printf("audit=%s connections=%d seconds=%d pool=%s threads=%s durable=%s\n", audit ? "on" : "off", connections,
+              seconds, flags.at("pool").c_str(), flags.at("threads").c_str(), flags.at("durable").c_str());
+  std::map<std::string, double> rates;
 
-  if (phases.find(",empty,") != std::string::npos) {
+  if (Wanted(options, "empty")) {
     const double hits = CacheHits(fleetcomm);
     const auto figures = Run(connections, seconds, [&](int c) -> Operation {
       auto connection = std::make_shared<bench::LeanHttpsConnection>(*quiet_tls[c], port);
@@ -152,8 +159,9 @@ int main(int argc, char** argv) try {
     });
     const double hit = CacheHits(fleetcomm) - hits;
     Print("empty", figures, " cache_hits=" + std::to_string(static_cast<long long>(hit)));
+    rates["empty polls/s"] = figures.per_second;
   }
-  if (phases.find(",action,") != std::string::npos) {
+  if (Wanted(options, "action")) {
     const auto figures = Run(connections, seconds, [&](int c) -> Operation {
       auto connection = std::make_shared<bench::LeanHttpsConnection>(*busy_tls[c], port);
       return [connection, &poll, &succeeded] {
@@ -165,8 +173,9 @@ int main(int argc, char** argv) try {
       };
     });
     Print("action", figures);
+    rates["poll+result/s"] = figures.per_second;
   }
-  if (phases.find(",handshake,") != std::string::npos) {
+  if (Wanted(options, "handshake")) {
     const auto figures = Run(connections, seconds, [&](int c) -> Operation {
       auto connection = std::make_shared<bench::LeanHttpsConnection>(*quiet_tls[c], port);
       return [connection, &poll] {
@@ -177,8 +186,9 @@ int main(int argc, char** argv) try {
       };
     });
     Print("handshake", figures);
+    rates["handshake polls/s"] = figures.per_second;
   }
-  if (phases.find(",resumed,") != std::string::npos) {
+  if (Wanted(options, "resumed")) {
     std::atomic<long long> resumed{0};
     const auto figures = Run(connections, seconds, [&](int c) -> Operation {
       auto connection = std::make_shared<bench::LeanHttpsConnection>(*quiet_tls[c], port);
@@ -202,7 +212,40 @@ int main(int argc, char** argv) try {
       };
     });
     Print("resumed", figures, " resumed=" + std::to_string(resumed.load()));
+    rates["resumed polls/s"] = figures.per_second;
   }
+  return rates;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) try {
+  Options options;
+  options.flags = bench::ParseFlags(argc, argv,
+                                    {{"phases", "empty,action,handshake,resumed"},
+                                     {"connections", "16"},
+                                     {"seconds", "5"},
+                                     {"pool", "4"},
+                                     {"threads", "0"},
+                                     {"actions-per-device", "2000"},
+                                     {"durable", "1"},
+                                     {"rounds", "1"},
+                                     {"audit", "on"}});
+  options.connections = std::stoi(options.flags.at("connections"));
+  options.seconds = std::stoi(options.flags.at("seconds"));
+  options.phases = "," + options.flags.at("phases") + ",";
+  const auto modes = bench::AuditModes(options.flags.at("audit"));
+  const int rounds = std::max(1, std::stoi(options.flags.at("rounds")));
+  // Durable (fsync, synchronous_commit) as in production; --durable 0 shows what the
+  // commits' flushes cost.
+  if (options.flags.at("durable") != "0") testing::TempPostgres::UseDurableSettings();
+  bench::AuditComparison comparison;
+  for (int round = 0; round < rounds; ++round) {
+    for (bool audit : modes) {
+      for (const auto& [figure, rate] : Measure(options, audit)) comparison.Add(figure, audit, rate);
+    }
+  }
+  comparison.Print();
   return 0;
 } catch (const std::exception& e) {
   std::fprintf(stderr, "bench failed: %s\n", e.what());

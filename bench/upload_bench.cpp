@@ -69,13 +69,11 @@ Options ParseOptions(int argc, char** argv) {
       argc, argv, {{"devices-per-report", "1"}, {"connections", "16"}, {"seconds", "10"}, {"pool", "8"}, {"threads", "0"},
                    {"writers", "6"}, {"batch-max", "64"}, {"meter-billing", "0"}, {"feed-items", "0"}, {"rounds", "1"},
                    {"audit", "both"}});
-  const std::string mode = flags.at("audit");
-  if (mode != "both" && mode != "on" && mode != "off") throw std::runtime_error("--audit both|on|off");
   return {std::stoi(flags.at("devices-per-report")), std::stoi(flags.at("connections")), std::stoi(flags.at("seconds")),
           std::stoi(flags.at("pool")), std::stoi(flags.at("threads")), std::stoi(flags.at("writers")),
           std::stoi(flags.at("batch-max")), std::stoi(flags.at("meter-billing")), std::stoi(flags.at("feed-items")),
           std::max(1, std::stoi(flags.at("rounds"))),
-          mode == "both" ? std::vector<bool>{false, true} : std::vector<bool>{mode == "on"}};
+          fleetcomm::bench::AuditModes(flags.at("audit"))};
 }
 
 std::string NewUuid(std::mt19937_64& random) {
@@ -158,11 +156,6 @@ double MeanBatch(const testing::RunningFleetcomm& fleetcomm) {
   const auto count = testing::ScrapeMetric(fleetcomm.config.ports, "fleetcomm_upload_batch_uploads_count");
   const auto sum = testing::ScrapeMetric(fleetcomm.config.ports, "fleetcomm_upload_batch_uploads_sum");
   return count && sum && *count > 0 ? *sum / *count : 0;
-}
-
-double Median(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  return values.empty() ? 0 : values[values.size() / 2];
 }
 
 Figures Measure(const Options& options, bool audit) {
@@ -249,20 +242,16 @@ Figures Measure(const Options& options, bool audit) {
 int main(int argc, char** argv) try {
   const Options options = ParseOptions(argc, argv);
   testing::TempPostgres::UseDurableSettings();  // every 201 on disk, as in production
-  std::map<bool, std::vector<double>> rates;
+  fleetcomm::bench::AuditComparison comparison;
   long long failures = 0;
   for (int round = 0; round < options.rounds; ++round) {
     for (bool audit : options.audit) {
       const Figures figures = Measure(options, audit);
-      rates[audit].push_back(figures.uploads_per_second);
+      comparison.Add("uploads/s", audit, figures.uploads_per_second);
       failures += figures.failures;
     }
   }
-  if (rates.size() == 2) {
-    const double off = Median(rates[false]), on = Median(rates[true]);
-    std::printf("median uploads/s: audit off=%.0f audit on=%.0f cost=%.1f%%\n", off, on,
-                off > 0 ? 100.0 * (off - on) / off : 0.0);
-  }
+  comparison.Print();
   return failures == 0 ? 0 : 1;
 } catch (const std::exception& e) {
   std::fprintf(stderr, "bench failed: %s\n", e.what());

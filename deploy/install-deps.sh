@@ -10,6 +10,7 @@ packages=(
   nlohmann-json3-dev prometheus-cpp-dev catch2
   postgresql-15 postgresql-client-15 zip unzip python3
   libxml2-utils  # xmllint: the unit tests validate reports against protocol/report.xsd
+  prometheus     # prometheus + promtool: an e2e test loads deploy/prometheus and the dashboard's queries
 )
 
 missing=()
@@ -27,4 +28,15 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# The tests run prometheus as a child of their own; the package's service is not wanted (it
+# would also take port 9090, the ops listener's default). Containers with a policy-rc.d
+# that refuses starts never start it; elsewhere it is stopped and disabled.
+if printf '%s\n' "${missing[@]}" | grep -qx prometheus; then
+  if [ -d /run/systemd/system ]; then
+    systemctl disable --now prometheus.service >/dev/null 2>&1 || true
+  else
+    /etc/init.d/prometheus stop >/dev/null 2>&1 || true
+    update-rc.d prometheus disable >/dev/null 2>&1 || true
+  fi
+fi
 echo "install-deps: installed ${missing[*]}"

@@ -1,11 +1,15 @@
 #pragma once
-// The batch writer of the audit log: entries of read-only and refused requests (and of
-// failed TLS handshakes) wait in a bounded in-memory queue and are written by one thread
-// of its own through the database pool, every audit.flush_interval_ms or as soon as
-// audit.batch_entries are waiting. Submit never waits for the database: when the queue is
-// full the entry is dropped, counted and logged. A crash loses what is queued, at most one
-// flush interval of entries (plus what piled up while the database was unreachable).
-// Entries of changes do not come here: they commit with the change (RequestContext::audit).
+// The batch writer of the audit log: entries of requests that change nothing (reads,
+// refusals, replays of an upload, a repeated action result, a poll that delivers nothing,
+// whether answered from the empty-poll cache or the database, a registration of a revoked
+// device) and of failed TLS handshakes wait in a bounded in-memory queue and are written by
+// one thread of its own through the database pool, every audit.flush_interval_ms or as soon
+// as audit.batch_entries are waiting. Submit never waits for the database: when the queue
+// is full the entry is dropped, counted and logged. A crash loses what is queued, at most
+// one flush interval of entries (plus what piled up while the database was unreachable).
+// Entries of changes never come here: operator changes, uploads, enrolments, renewals,
+// diagnostics, registrations, polls that deliver actions and recorded action results commit
+// their entry in the change's transaction (RequestContext::audit, MarkRecorded).
 #include "server/metrics.hpp"
 #include "storage/audit.hpp"
 #include "storage/db_pool.hpp"

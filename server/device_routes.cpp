@@ -1,5 +1,6 @@
 #include "server/device_routes.hpp"
 
+#include "server/audit_entries.hpp"
 #include "server/db_executor.hpp"
 #include "server/enrollment_routes.hpp"
 #include "server/json_input.hpp"
@@ -57,12 +58,14 @@ void AddDeviceRoutes(Router& router, ServerState& state) {
                  co_return ErrorResponse(ApiError(ErrorCode::kIdentityMismatch,
                                                   "serial does not match the client certificate"));
                }
-               auto work = [r = std::move(*registration)](pqxx::connection_base& c) {
-                 return storage::RegisterDevice(c, r);
+               // The entry commits with the registration, as the device's, with 200 or 202.
+               auto work = [r = std::move(*registration), audit = ChangeEntry(context, 200)](pqxx::connection_base& c) {
+                 return storage::RegisterDevice(c, r, EntryOrNull(audit));
                };
                auto pending = RunDb<storage::RegistrationOutcome>(state.pool, std::move(work));
                auto outcome = co_await std::move(pending);
                if (!outcome) co_return StorageFailure(context, outcome.error());
+               if (outcome->audit_recorded) MarkRecorded(context);
                const auto& device = outcome->device;
                if (outcome->certificate_changed) {
                  Log(LogLevel::kInfo, "device_certificate_changed",

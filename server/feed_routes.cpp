@@ -1,5 +1,6 @@
 #include "server/feed_routes.hpp"
 
+#include "server/audit_entries.hpp"
 #include "server/db_executor.hpp"
 #include "server/json_input.hpp"
 #include "server/representations.hpp"
@@ -43,8 +44,9 @@ Handler OrderStatusHandler(ServerState& state) {
       const ApiError invalid(protocol::ErrorCode::kInvalidRequest, "status must be shipped or cancelled");
       co_return ErrorResponse(invalid);
     }
-    auto work = [id = context.path_params.at("id"), wanted = *status](pqxx::connection_base& c) {
-      return storage::SetSupplyOrderStatus(c, id, wanted);
+    auto work = [id = context.path_params.at("id"), wanted = *status,
+                 audit = ChangeEntry(context, 200)](pqxx::connection_base& c) {
+      return storage::SetSupplyOrderStatus(c, id, wanted, EntryOrNull(audit));
     };
     auto pending = RunDb<storage::OrderStatusOutcome>(state.pool, std::move(work));
     auto outcome = co_await std::move(pending);
@@ -56,6 +58,7 @@ Handler OrderStatusHandler(ServerState& state) {
                               "cancelled orders are final)");
       co_return ErrorResponse(conflict);
     }
+    if (*outcome == storage::OrderStatusOutcome::kChanged) MarkRecorded(context);  // committed with the change
     nlohmann::json answer = {{"id", context.path_params.at("id")}, {"status", *status}};
     co_return Json(200, answer);
   };

@@ -1,6 +1,7 @@
 #include "server/poll_routes.hpp"
 
 #include "server/action_json.hpp"
+#include "server/audit_entries.hpp"
 #include "server/db_executor.hpp"
 #include "server/json_input.hpp"
 #include "server/next_poll.hpp"
@@ -44,12 +45,14 @@ asio::awaitable<HttpResponse> Poll(ServerState& state, RequestContext& context) 
     state.metrics.PollCacheUsed(ticket.storable ? ServerMetrics::PollCacheResult::kMiss
                                                 : ServerMetrics::PollCacheResult::kBypass);
   }
-  auto work = [client, policy = PolicyOf(state.config)](pqxx::connection_base& c) {
-    return storage::PollActions(c, client, policy);
+  // A poll that delivers changes the actions: its entry commits with them.
+  auto work = [client, policy = PolicyOf(state.config), audit = ChangeEntry(context, 200)](pqxx::connection_base& c) {
+    return storage::PollActions(c, client, policy, EntryOrNull(audit));
   };
   auto pending = RunDb<storage::PollOutcome>(state.pool, std::move(work));
   auto polled = co_await std::move(pending);
   if (!polled) co_return StorageFailure(context, polled.error());
+  if (polled->audit_recorded) MarkRecorded(context);
   if (ticket.storable) {
     // No lease in force and nothing left: quiet until a notification (or the TTL).
     state.empty_polls.StoreEmpty(ticket, client.id, account, polled->poll_interval_s,
@@ -85,8 +88,9 @@ asio::awaitable<HttpResponse> PostResult(ServerState& state, RequestContext& con
   auto result = ReadResult(context);
   if (!result) co_return ErrorResponse(result.error());
   const std::string id = context.path_params.at("id");
-  auto work = [&result, &id, client = *context.client, policy = PolicyOf(state.config)](pqxx::connection_base& c) {
-    return storage::PostActionResult(c, client, id, *result, policy);
+  auto work = [&result, &id, client = *context.client, policy = PolicyOf(state.config),
+               audit = ChangeEntry(context, 200)](pqxx::connection_base& c) {
+    return storage::PostActionResult(c, client, id, *result, policy, EntryOrNull(audit));
   };
   auto pending = RunDb<storage::ResultOutcome>(state.pool, std::move(work));
   auto outcome = co_await std::move(pending);
@@ -99,6 +103,7 @@ asio::awaitable<HttpResponse> PostResult(ServerState& state, RequestContext& con
     case storage::ResultRefusal::kNotDelivered:
       co_return ErrorResponse(ApiError(ErrorCode::kConflict, "the action has not been delivered"));
   }
+  if (outcome->audit_recorded) MarkRecorded(context);  // committed with the result
   co_return Json(200, {{"id", id}, {"state", outcome->state}});
 }
 

@@ -2,6 +2,7 @@
 
 #include "protocol/utf8.hpp"
 #include "storage/db_task.hpp"
+#include "storage/prepared.hpp"
 
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
@@ -90,7 +91,6 @@ constexpr const char* kInsertTail = R"SQL(::jsonb) AS (at timestamptz, listener 
      identity_kind text, identity_id text, cert_fingerprint text, account_id text, method text, path text,
      status integer, bytes_in bigint, bytes_out bigint, duration_ms bigint, error_code text, remote_address text,
      user_agent text, detail text, before jsonb, after jsonb)) WITH ORDINALITY AS r
-ORDER BY r.ordinality
 )SQL";
 
 const char* RowQuery(AuditedTable table) {
@@ -115,6 +115,13 @@ std::string AccountOf(AuditedTable table, const std::string& document) {
   return found != row.end() && found->is_string() ? found->get<std::string>() : std::string();
 }
 
+// One statement for one entry and for a batch: prepared once per connection.
+const PreparedSql& InsertStatement() {
+  static const std::string sql = AuditInsertSql(1);
+  static const PreparedSql statement{"audit_insert", sql.c_str()};
+  return statement;
+}
+
 }  // namespace
 
 std::string AuditText(std::string_view bytes, std::size_t max_bytes) {
@@ -136,18 +143,23 @@ std::string AuditText(std::string_view bytes, std::size_t max_bytes) {
 }
 
 void InsertAuditEntry(pqxx::transaction_base& tx, const AuditEntry& entry) {
-  static const std::string sql = AuditInsertSql(1);
-  tx.exec_params(sql, Dump(json::array({EntryDocument(entry)})));
+  ExecPrepared(tx, InsertStatement(), Dump(json::array({EntryDocument(entry)})));
 }
 
-std::string AuditInsertSql(int parameter) {
-  return std::string(kInsertHead) + "$" + std::to_string(parameter) + kInsertTail;
+std::string AuditInsertSql(int parameter, std::string_view only_if) {
+  std::string sql = std::string(kInsertHead) + "$" + std::to_string(parameter) + kInsertTail;
+  if (!only_if.empty()) sql += "WHERE " + std::string(only_if) + "\n";
+  return sql + "ORDER BY r.ordinality\n";
 }
 
 std::string AuditEntriesParameter(const std::vector<AuditEntry>& entries) {
   json documents = json::array();
   for (const auto& entry : entries) documents.push_back(EntryDocument(entry));
   return Dump(documents);
+}
+
+std::string AuditEntriesParameter(const AuditEntry* entry) {
+  return entry == nullptr ? std::string("[]") : Dump(json::array({EntryDocument(*entry)}));
 }
 
 std::string AuditRowDocument(pqxx::transaction_base& tx, AuditedTable table, const std::string& id) {
@@ -170,8 +182,7 @@ StorageResult<long long> InsertAuditEntries(pqxx::connection_base& conn, const s
     json documents = json::array();
     for (const auto& entry : entries) documents.push_back(EntryDocument(entry));
     pqxx::work tx(conn);
-    static const std::string sql = AuditInsertSql(1);
-    const auto result = tx.exec_params(sql, Dump(documents));
+    const auto result = ExecPrepared(tx, InsertStatement(), Dump(documents));
     tx.commit();
     return static_cast<long long>(result.affected_rows());
   } catch (...) {

@@ -71,9 +71,11 @@ void InsertChangeEntry(pqxx::transaction_base& tx, AuditEntry entry, AuditedTabl
                        std::string after);
 
 // For a statement that writes entries along with other rows (as a data-modifying CTE):
-// the INSERT of the entries in JSON parameter $`parameter`, and that parameter's value.
-std::string AuditInsertSql(int parameter);
+// the INSERT of the entries in JSON parameter $`parameter` (only when the SQL condition
+// `only_if` holds, if one is given), and that parameter's value ("[]" for no entry).
+std::string AuditInsertSql(int parameter, std::string_view only_if = {});
 std::string AuditEntriesParameter(const std::vector<AuditEntry>& entries);
+std::string AuditEntriesParameter(const AuditEntry* entry);
 
 // A batch in one statement and one transaction; returns how many were written.
 StorageResult<long long> InsertAuditEntries(pqxx::connection_base& conn, const std::vector<AuditEntry>& entries);

@@ -86,7 +86,8 @@ StorageResult<Device> ProvisionDevice(pqxx::connection_base& conn, const std::st
   }
 }
 
-StorageResult<RegistrationOutcome> RegisterDevice(pqxx::connection_base& conn, const Registration& r) {
+StorageResult<RegistrationOutcome> RegisterDevice(pqxx::connection_base& conn, const Registration& r,
+                                                  const AuditEntry* audit) {
   try {
     pqxx::work tx(conn);
     auto rows = tx.exec_params(kRegister, r.manufacturer, r.serial, OptionalText(r.model).get(),
@@ -98,6 +99,15 @@ StorageResult<RegistrationOutcome> RegisterDevice(pqxx::connection_base& conn, c
       outcome.device = ReadDevice(rows[0]);
       const auto previous = Nullable(rows[0][10]);
       outcome.certificate_changed = previous && *previous != r.cert_fingerprint;
+      if (audit) {
+        AuditEntry entry = *audit;
+        entry.identity_kind = "device";
+        entry.identity_id = outcome.device.id;
+        entry.account_id = outcome.device.account_id.value_or("");
+        entry.status = outcome.device.state == "active" ? 200 : 202;
+        InsertAuditEntry(tx, entry);
+        outcome.audit_recorded = true;
+      }
     }
     tx.commit();
     return outcome;

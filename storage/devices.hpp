@@ -35,12 +35,17 @@ struct Registration {
 struct RegistrationOutcome {
   Device device;
   bool certificate_changed = false;  // a known device came back with another certificate
+  bool audit_recorded = false;       // the request's entry committed with the registration
 };
 
 // Binds the device: pre-provisioned -> active, unknown -> pending, revoked stays revoked
 // (the caller refuses). Idempotent; updates model, firmware and mac. One statement, so two
-// registrations racing for a new serial create one device.
-StorageResult<RegistrationOutcome> RegisterDevice(pqxx::connection_base& conn, const Registration& registration);
+// registrations racing for a new serial create one device. Unless the device is revoked
+// (nothing changes), `audit` (the request's entry, if given) commits with it, naming the
+// device and its account, with the status of the answer (PROTOCOL.md 3.2: 200 active,
+// 202 pending).
+StorageResult<RegistrationOutcome> RegisterDevice(pqxx::connection_base& conn, const Registration& registration,
+                                                  const AuditEntry* audit = nullptr);
 
 StorageResult<std::optional<Device>> GetDevice(pqxx::connection_base& conn, const std::string& id);
 

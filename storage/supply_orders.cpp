@@ -1,6 +1,7 @@
 #include "storage/supply_orders.hpp"
 
 #include "protocol/supply_level.hpp"
+#include "storage/audit.hpp"
 #include "storage/db_task.hpp"
 #include "storage/pipeline_jobs.hpp"
 
@@ -102,6 +103,8 @@ CROSS JOIN LATERAL (VALUES ('opened', i.read_at, i.ord), ('fulfilled', i.fulfill
   AS e(event, at, ord)
 WHERE e.at IS NOT NULL
 )SQL";
+
+constexpr const char* kOrderDocument = "SELECT to_jsonb(t)::text FROM supply_orders t WHERE id = $1";
 
 constexpr const char* kSetStatus = R"SQL(
 SELECT status, account_id, device_id, supply::text FROM supply_orders WHERE id = $1 FOR UPDATE
@@ -248,7 +251,7 @@ void DeriveSupplyOrders(pqxx::transaction_base& tx, const std::vector<PipelineJo
 }
 
 StorageResult<OrderStatusOutcome> SetSupplyOrderStatus(pqxx::connection_base& conn, const std::string& order_id,
-                                                       const std::string& status) {
+                                                       const std::string& status, const AuditEntry* audit) {
   try {
     pqxx::work tx(conn);
     auto rows = tx.exec_params(kSetStatus, order_id);
@@ -258,7 +261,16 @@ StorageResult<OrderStatusOutcome> SetSupplyOrderStatus(pqxx::connection_base& co
     const bool allowed = (status == "shipped" && current == "opened") ||
                          (status == "cancelled" && (current == "opened" || current == "shipped"));
     if (!allowed) return OrderStatusOutcome::kConflict;
+    // The row is locked (kSetStatus): "before" is what the change starts from.
+    const std::string before = audit ? tx.exec_params1(kOrderDocument, order_id)[0].as<std::string>() : "";
     tx.exec_params(kStatusChange, order_id, status);
+    if (audit) {
+      AuditEntry entry = *audit;
+      entry.account_id = rows[0][1].as<std::string>();
+      entry.before_json = before;
+      entry.after_json = tx.exec_params1(kOrderDocument, order_id)[0].as<std::string>();
+      InsertAuditEntry(tx, entry);
+    }
     tx.commit();
     return OrderStatusOutcome::kChanged;
   } catch (...) {

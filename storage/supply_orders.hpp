@@ -18,6 +18,7 @@ class transaction_base;
 
 namespace fleetcomm::storage {
 
+struct AuditEntry;
 struct PipelineJob;
 
 struct SupplyOptions {
@@ -49,7 +50,8 @@ enum class OrderStatusOutcome { kChanged, kUnchanged, kNotFound, kConflict };
 
 // POST /api/v1/supply-orders/{id}/status: opened -> shipped; opened or shipped -> cancelled;
 // the same status again changes nothing; anything else (fulfilled, or back) is a conflict.
+// A change commits `audit` (the request's entry, if given) with the order before and after.
 StorageResult<OrderStatusOutcome> SetSupplyOrderStatus(pqxx::connection_base& conn, const std::string& order_id,
-                                                       const std::string& status);
+                                                       const std::string& status, const AuditEntry* audit = nullptr);
 
 }  // namespace fleetcomm::storage

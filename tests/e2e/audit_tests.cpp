@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 
+#include <csignal>
 #include <thread>
 
 using fleetcomm::testing::ClientTls;
@@ -218,4 +219,55 @@ TEST_CASE("audit: verify passes on an untouched log and names the entry a superu
   CHECK(broken["ok"] == false);
   CHECK(broken["first_broken"]["problem"] == "altered");
   CHECK(broken["first_broken"]["request_id"] == request_id);
+}
+
+TEST_CASE("audit: device registrations, polls that deliver and action results are in the log when answered",
+          "[e2e][audit]") {
+  // Batches are written only at exit here: an entry found before that committed with its change.
+  RunningFleetcomm fleetcomm({{"audit.flush_interval_ms", "60000"}, {"audit.batch_entries", "100000"}});
+  const std::string admin = CreateOperatorToken(fleetcomm, {"--role", "admin"});
+  const std::string account = CreateAccount(fleetcomm, admin);
+  const auto entries_of = [&fleetcomm](const fleetcomm::testing::HttpResult& answer, const std::string& condition) {
+    INFO(answer.Describe());
+    return fleetcomm::testing::QueryNumber(fleetcomm, "SELECT count(*) FROM audit_entries WHERE request_id = '" +
+                                                          answer.Header("X-Request-Id") + "' AND " + condition);
+  };
+
+  const json provisioned = OperatorCall(fleetcomm, admin, "POST", "/api/v1/accounts/" + account + "/devices", 201,
+                                        {{"serial", "XRX0001"}, {"manufacturer", "Xerox"}});
+  const std::string device_id = provisioned["id"];
+  const auto registered = fleetcomm::testing::RegisterTestDevice(fleetcomm, fleetcomm.pki.device_xrx0001, "XRX0001");
+  REQUIRE(registered.status == 200);
+  CHECK(entries_of(registered, "status = 200 AND path = '/rs/v1/register' AND identity_kind = 'device' AND "
+                               "identity_id = '" + device_id + "' AND account_id = '" + account + "'") == 1);
+  const auto pending = fleetcomm::testing::RegisterTestDevice(fleetcomm, fleetcomm.pki.device_xrx0002, "XRX0002");
+  REQUIRE(pending.status == 202);
+  CHECK(entries_of(pending, "status = 202 AND identity_kind = 'device' AND account_id IS NULL") == 1);
+
+  HttpClient device(fleetcomm.config.ports.device, ClientTls(fleetcomm.pki, &fleetcomm.pki.device_xrx0001));
+  const auto nothing = device.Get("/rs/v1/actions");
+  REQUIRE(nothing.status == 200);
+  const json queued = OperatorCall(fleetcomm, admin, "POST", "/api/v1/devices/" + device_id + "/actions", 201,
+                                   {{"type", "get_status"}});
+  const auto delivering = device.Get("/rs/v1/actions");
+  REQUIRE(delivering.status == 200);
+  REQUIRE(json::parse(delivering.body)["actions"].size() == 1);
+  CHECK(entries_of(delivering, "status = 200 AND method = 'GET' AND identity_id = '" + device_id + "'") == 1);
+  const auto result = device.Request("POST", "/rs/v1/actions/" + queued["id"].get<std::string>() + "/result",
+                                     {{"Content-Type", "application/json"}}, json{{"status", "succeeded"}}.dump());
+  REQUIRE(result.status == 200);
+  CHECK(entries_of(result, "status = 200 AND method = 'POST' AND identity_id = '" + device_id + "'") == 1);
+  const auto repeated = device.Request("POST", "/rs/v1/actions/" + queued["id"].get<std::string>() + "/result",
+                                       {{"Content-Type", "application/json"}}, json{{"status", "succeeded"}}.dump());
+  REQUIRE(repeated.status == 200);
+
+  // What changed nothing waits for its batch: the empty poll and the repeated result.
+  CHECK(entries_of(nothing, "true") == 0);
+  CHECK(entries_of(repeated, "true") == 0);
+  // At exit the batch is written: every request has exactly one entry, none twice.
+  fleetcomm.process.Signal(SIGTERM);
+  REQUIRE(fleetcomm.process.WaitExit(10s) == 0);
+  for (const auto* answer : {&registered, &pending, &nothing, &delivering, &result, &repeated}) {
+    CHECK(entries_of(*answer, "true") == 1);
+  }
 }

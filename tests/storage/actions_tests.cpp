@@ -245,3 +245,73 @@ TEST_CASE("software: newest newer release within min_firmware; off for the accou
   CHECK_FALSE(off->updates_enabled);
   CHECK_FALSE(off->release.has_value());
 }
+
+TEST_CASE("actions: a poll that delivers and a recorded result commit the request's audit entry in their statement; "
+          "empty polls, repeats and refusals write none", "[actions][audit]") {
+  pqxx::connection conn(TempPostgres::Instance().CreateDatabase());
+  Seed(conn);
+  const DeliveryPolicy policy;
+  const auto entry = [](const std::string& request_id) {
+    AuditEntry e;
+    e.at = std::chrono::system_clock::now();
+    e.listener = "device";
+    e.request_id = request_id;
+    e.identity_kind = "device";
+    e.identity_id = "dv_1";
+    e.account_id = "ac_1";
+    e.method = "GET";
+    e.path = "/rs/v1/actions";
+    e.status = 200;
+    e.bytes_out = -1;
+    return e;
+  };
+  const auto entries = [&conn](const std::string& request_id) {
+    return QueryNumber(conn, "SELECT count(*) FROM audit_entries WHERE request_id = '" + request_id + "'");
+  };
+
+  const AuditEntry empty_poll = entry("empty-poll");
+  auto empty = PollActions(conn, Device("dv_1", "ac_1"), policy, &empty_poll);
+  REQUIRE(empty.has_value());
+  CHECK_FALSE(empty->audit_recorded);
+  CHECK(entries("empty-poll") == 0);
+  // An empty poll takes no transaction id: nothing was written.
+  CHECK(QueryNumber(conn, "SELECT count(*) FROM audit_entries") == 0);
+
+  const Action status = MustQueue(conn, Queue("dv_1", "get_status"));
+  const AuditEntry delivering = entry("delivering-poll");
+  auto delivered = PollActions(conn, Device("dv_1", "ac_1"), policy, &delivering);
+  REQUIRE(delivered.has_value());
+  REQUIRE(delivered->actions.size() == 1);
+  CHECK(delivered->audit_recorded);
+  CHECK(QueryNumber(conn, "SELECT count(*) FROM audit_entries WHERE request_id = 'delivering-poll' AND status = 200 "
+                          "AND identity_id = 'dv_1' AND account_id = 'ac_1' AND bytes_out IS NULL") == 1);
+  // In the transaction that delivered: one transaction id for the history row and the entry.
+  CHECK(QueryNumber(conn, "SELECT count(*) FROM audit_entries e, actions a WHERE e.request_id = 'delivering-poll' "
+                          "AND a.id = '" + status.id + "' AND e.xid::text::bigint % 4294967296 = a.xmin::text::bigint") == 1);
+
+  const AuditEntry other_client = entry("other-client");
+  CHECK(PostActionResult(conn, Device("dv_2", "ac_2"), status.id, {"succeeded", {}, {}}, policy, &other_client)
+            ->refusal == ResultRefusal::kNotFound);
+  const AuditEntry result = entry("result");
+  auto succeeded = PostActionResult(conn, Device("dv_1", "ac_1"), status.id, {"succeeded", {}, {}}, policy, &result);
+  REQUIRE(succeeded.has_value());
+  CHECK(succeeded->refusal == ResultRefusal::kNone);
+  CHECK(succeeded->audit_recorded);
+  const AuditEntry repeat = entry("repeat");
+  auto again = PostActionResult(conn, Device("dv_1", "ac_1"), status.id, {"succeeded", {}, {}}, policy, &repeat);
+  REQUIRE(again.has_value());
+  CHECK(again->refusal == ResultRefusal::kNone);
+  CHECK_FALSE(again->audit_recorded);
+  const AuditEntry final_refused = entry("final");
+  CHECK(PostActionResult(conn, Device("dv_1", "ac_1"), status.id, {"failed", {}, {}}, policy, &final_refused)
+            ->refusal == ResultRefusal::kFinal);
+  CHECK(entries("result") == 1);
+  CHECK(entries("repeat") + entries("final") + entries("other-client") == 0);
+  // Without an entry (auditing off) nothing is written and nothing claimed.
+  MustQueue(conn, Queue("dv_1", "get_status"));
+  auto unaudited = PollActions(conn, Device("dv_1", "ac_1"), policy);
+  REQUIRE(unaudited.has_value());
+  CHECK(unaudited->actions.size() == 1);
+  CHECK_FALSE(unaudited->audit_recorded);
+  CHECK(QueryNumber(conn, "SELECT count(*) FROM audit_entries") == 2);
+}

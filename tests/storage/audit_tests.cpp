@@ -4,6 +4,7 @@
 #include "storage/audit.hpp"
 #include "storage/audit_chain.hpp"
 #include "storage/audit_query.hpp"
+#include "storage/devices.hpp"
 #include "tests/support/temp_postgres.hpp"
 
 #include <catch2/catch.hpp>
@@ -279,4 +280,56 @@ TEST_CASE("audit: an operator change commits its entry with the row before and a
   const json creation = json::parse(page->items[1]);
   CHECK(creation["before"].is_null());
   CHECK(creation["after"]["id"] == created->id);
+}
+
+TEST_CASE("audit: a registration commits its entry as the device's with 200 or 202; a revoked device's none",
+          "[audit]") {
+  pqxx::connection conn(TempPostgres::Instance().CreateDatabase());
+  AccountFields fields;
+  fields.name = "Fleet";
+  auto account = CreateAccount(conn, fields);
+  REQUIRE(account.has_value());
+  REQUIRE(ProvisionDevice(conn, account->id, "Xerox", "S1").has_value());
+  const auto registration = [](const std::string& serial) {
+    return Registration{"Xerox", serial, std::string("M1"), std::nullopt, std::nullopt, std::string(64, 'a')};
+  };
+  const auto request = [](const std::string& request_id) {
+    AuditEntry entry = Entry(request_id);
+    entry.listener = "device";
+    entry.identity_kind = "certificate";
+    entry.identity_id = "S1";
+    entry.bytes_out = -1;
+    return entry;
+  };
+
+  const AuditEntry active_request = request("register-active");
+  auto active = RegisterDevice(conn, registration("S1"), &active_request);
+  REQUIRE(active.has_value());
+  CHECK(active->audit_recorded);
+  const AuditEntry pending_request = request("register-pending");
+  auto pending = RegisterDevice(conn, registration("S2"), &pending_request);
+  REQUIRE(pending.has_value());
+  CHECK(pending->device.state == "pending");
+  CHECK(pending->audit_recorded);
+  REQUIRE(RevokeDevice(conn, pending->device.id).has_value());
+  const AuditEntry revoked_request = request("register-revoked");
+  auto revoked = RegisterDevice(conn, registration("S2"), &revoked_request);
+  REQUIRE(revoked.has_value());
+  CHECK(revoked->device.state == "revoked");
+  CHECK_FALSE(revoked->audit_recorded);
+
+  auto page = ListAuditEntries(conn, AuditFilter{}, "", 10);
+  REQUIRE(page.has_value());
+  REQUIRE(page->items.size() == 2);
+  const json second = json::parse(page->items[0]);
+  CHECK(second["request_id"] == "register-pending");
+  CHECK(second["status"] == 202);
+  CHECK(second["identity"] == json{{"kind", "device"}, {"id", pending->device.id}});
+  CHECK(second["account_id"].is_null());
+  CHECK(second["bytes_out"].is_null());
+  const json first = json::parse(page->items[1]);
+  CHECK(first["request_id"] == "register-active");
+  CHECK(first["status"] == 200);
+  CHECK(first["identity"] == json{{"kind", "device"}, {"id", active->device.id}});
+  CHECK(first["account_id"] == account->id);
 }

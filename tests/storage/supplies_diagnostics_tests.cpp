@@ -119,8 +119,18 @@ TEST_CASE("supplies: one order per low supply, no storm around the threshold, fu
     return tx.exec1("SELECT id FROM supply_orders WHERE status = 'opened'")[0].as<std::string>();
   }();
   using Outcome = storage::OrderStatusOutcome;
-  CHECK(storage::SetSupplyOrderStatus(fleet.conn, order, "shipped").value() == Outcome::kChanged);
-  CHECK(storage::SetSupplyOrderStatus(fleet.conn, order, "shipped").value() == Outcome::kUnchanged);
+  storage::AuditEntry request;  // the operator's request: committed with a change only
+  request.at = std::chrono::system_clock::now();
+  request.listener = "operator";
+  request.request_id = "ship";
+  request.status = 200;
+  CHECK(storage::SetSupplyOrderStatus(fleet.conn, order, "shipped", &request).value() == Outcome::kChanged);
+  request.request_id = "ship-again";
+  CHECK(storage::SetSupplyOrderStatus(fleet.conn, order, "shipped", &request).value() == Outcome::kUnchanged);
+  CHECK(QueryNumber(fleet.conn, "SELECT count(*) FROM audit_entries WHERE request_id = 'ship' AND "
+                                "before->>'status' = 'opened' AND after->>'status' = 'shipped' AND "
+                                "account_id IS NOT NULL") == 1);
+  CHECK(QueryNumber(fleet.conn, "SELECT count(*) FROM audit_entries WHERE request_id = 'ship-again'") == 0);
   CHECK(storage::SetSupplyOrderStatus(fleet.conn, order, "cancelled").value() == Outcome::kChanged);
   CHECK(storage::SetSupplyOrderStatus(fleet.conn, order, "shipped").value() == Outcome::kConflict);
   CHECK(storage::SetSupplyOrderStatus(fleet.conn, "so_none", "shipped").value() == Outcome::kNotFound);
