@@ -142,7 +142,7 @@ SELECT upload_id, t, count(*) FROM (
 
 const PreparedSql& StoreBatchStatement() {
   static const std::string sql =
-      std::string(kStoreBatchCtes) + ", audit AS (" + AuditInsertSql(10) + ")\n" + kCountBatchRows;
+      std::string(kStoreBatchCtes) + "), audit AS (" + AuditInsertSql(10) + ")\n" + kCountBatchRows;
   static const PreparedSql statement{"upload_store_batch", sql.c_str()};
   return statement;
 }

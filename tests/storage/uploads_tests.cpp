@@ -223,6 +223,7 @@ TEST_CASE("uploads: a group commit answers each upload as if alone, duplicates a
   REQUIRE_FALSE(results[3].has_value());
   CHECK(results[3].error().code == storage::StorageErrc::kConflict);
   CHECK(QueryNumber(conn, "SELECT count(*) FROM uploads") == 2);
+  CHECK(QueryNumber(conn, "SELECT count(DISTINCT received_at) FROM uploads") == 1);  // one shared transaction
   CHECK(QueryNumber(conn, "SELECT count(*) FROM raw_uploads") == 2);
   CHECK(QueryNumber(conn, "SELECT count(*) FROM counter_readings WHERE device_id = '" + two.id + "'") == 2);
   CHECK(QueryNumber(conn, "SELECT max(value) FROM counter_readings WHERE device_id = '" + two.id + "'") == 2000);
@@ -304,6 +305,8 @@ TEST_CASE("uploads: two uploads of one device in a group commit store both readi
   CHECK(results[1]->devices[0].status == "accepted");
   CHECK(results[0]->rows_stored[2] == 2);  // counter_readings: each upload its own two
   CHECK(results[1]->rows_stored[2] == 2);
+  // One shared transaction (now() is its start): not the fallback of one transaction each.
+  CHECK(QueryNumber(conn, "SELECT count(DISTINCT received_at) FROM uploads") == 1);
   CHECK(QueryNumber(conn, "SELECT count(*) FROM counter_readings") == 4);
   CHECK(QueryNumber(conn, "SELECT count(*) FROM upload_devices") == 2);
   CHECK(QueryNumber(conn, "SELECT count(*) FROM raw_uploads") == 2);
