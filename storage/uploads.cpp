@@ -318,8 +318,8 @@ std::vector<std::string> Discarded(const protocol::Report& report, bool job_cons
   return discarded;
 }
 
-void StoreAgent(pqxx::transaction_base& tx, const NewUpload& upload, const std::string& upload_id, const std::string& received_at,
-                bool job_consent) {
+void StoreAgent(pqxx::transaction_base& tx, const NewUpload& upload, const std::string& upload_id,
+                const std::string& received_at, bool job_consent) {
   const auto& agent = *upload.report->agent;
   const std::optional<std::string> host = agent.host ? std::optional(HostDocument(*agent.host).dump()) : std::nullopt;
   ExecPrepared(tx, kUpdateAgent, upload.sender.id, agent.product, agent.version,
