@@ -153,6 +153,17 @@ std::vector<Client> PrepareClients(testing::RunningFleetcomm& fleetcomm, const O
   return clients;
 }
 
+// Uploads per committed transaction, from the database: the uploads of one transaction share
+// its received_at (now()), so a group that fell back to one transaction per upload shows here
+// and not in the server's histogram of group sizes.
+double UploadsPerCommit(const std::string& database) {
+  pqxx::connection conn(database);
+  pqxx::read_transaction tx(conn);
+  const auto row = tx.exec1("SELECT count(*), count(DISTINCT received_at) FROM uploads");
+  const double commits = row[1].as<double>();
+  return commits > 0 ? row[0].as<double>() / commits : 0;
+}
+
 // Mean uploads per group-commit transaction, from the server's own histogram.
 double MeanBatch(const testing::RunningFleetcomm& fleetcomm) {
   const auto count = testing::ScrapeMetric(fleetcomm.config.ports, "fleetcomm_upload_batch_uploads_count");
@@ -221,11 +232,12 @@ Figures Measure(const Options& options, bool audit) {
               "payload_bytes=%zu\n",
               audit ? "on" : "off", options.devices_per_report, options.connections, options.pool, options.writers,
               options.batch_max, elapsed, payloads[0][0].size());
-  std::printf("uploads/s=%.0f devices/s=%.0f rows/s=%.0f failures=%lld p50_ms=%.2f p99_ms=%.2f uploads/transaction=%.1f\n",
+  std::printf("uploads/s=%.0f devices/s=%.0f rows/s=%.0f failures=%lld p50_ms=%.2f p99_ms=%.2f uploads/transaction=%.1f "
+              "uploads/commit=%.1f\n",
               static_cast<double>(uploads) / elapsed,
               static_cast<double>(uploads) * options.devices_per_report / elapsed, static_cast<double>(rows) / elapsed,
               failures.load(), fleetcomm::bench::Percentile(all, 0.5), fleetcomm::bench::Percentile(all, 0.99),
-              MeanBatch(fleetcomm));
+              MeanBatch(fleetcomm), UploadsPerCommit(fleetcomm.database));
   if (!first_failure.empty()) {
     std::printf("first failure: %s\n", first_failure.substr(0, 300).c_str());
     // The server's own account of it (log lines at warn and above).
