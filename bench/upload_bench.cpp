@@ -10,6 +10,7 @@
 //   fleetcomm-upload-bench [--devices-per-report 1|100] [--connections 16] [--seconds 10]
 //                          [--pool 8] [--threads 0] [--writers 6] [--batch-max 64]
 //                          [--meter-billing 0|1] [--feed-items 0] [--rounds 1] [--audit both|on|off]
+//                          [--pipeline-workers 2]   (0: the outbox fills, no pipeline step runs)
 //
 // The load generator shares the machine with the server and PostgreSQL: figures are for
 // comparing builds on one machine, not absolute capacities.
@@ -57,6 +58,7 @@ struct Options {
   int feed_items = 0;
   int rounds = 1;
   std::vector<bool> audit = {false, true};
+  int pipeline_workers = 2;
 };
 
 struct Figures {
@@ -68,14 +70,15 @@ Options ParseOptions(int argc, char** argv) {
   const auto flags = fleetcomm::bench::ParseFlags(
       argc, argv, {{"devices-per-report", "1"}, {"connections", "16"}, {"seconds", "10"}, {"pool", "8"}, {"threads", "0"},
                    {"writers", "6"}, {"batch-max", "64"}, {"meter-billing", "0"}, {"feed-items", "0"}, {"rounds", "1"},
-                   {"audit", "both"}});
+                   {"audit", "both"}, {"pipeline-workers", "2"}});
   const std::string mode = flags.at("audit");
   if (mode != "both" && mode != "on" && mode != "off") throw std::runtime_error("--audit both|on|off");
   return {std::stoi(flags.at("devices-per-report")), std::stoi(flags.at("connections")), std::stoi(flags.at("seconds")),
           std::stoi(flags.at("pool")), std::stoi(flags.at("threads")), std::stoi(flags.at("writers")),
           std::stoi(flags.at("batch-max")), std::stoi(flags.at("meter-billing")), std::stoi(flags.at("feed-items")),
           std::max(1, std::stoi(flags.at("rounds"))),
-          mode == "both" ? std::vector<bool>{false, true} : std::vector<bool>{mode == "on"}};
+          mode == "both" ? std::vector<bool>{false, true} : std::vector<bool>{mode == "on"},
+          std::stoi(flags.at("pipeline-workers"))};
 }
 
 std::string NewUuid(std::mt19937_64& random) {
@@ -184,7 +187,8 @@ Figures Measure(const Options& options, bool audit) {
       {"limits.max_in_flight", "100000"},
       {"uploads.writers", std::to_string(options.writers)},
       {"uploads.batch_max", std::to_string(options.batch_max)},
-      {"audit.enabled", audit ? "true" : "false"}});
+      {"audit.enabled", audit ? "true" : "false"},
+      {"pipelines.workers", std::to_string(options.pipeline_workers)}});
   auto clients = PrepareClients(fleetcomm, options);
 
   // Payloads are made before the clock starts: the generator must not compete with the server.
