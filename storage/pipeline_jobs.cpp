@@ -54,17 +54,29 @@ constexpr const char* kFailed =
     "UPDATE pipeline_jobs SET attempts = attempts + 1, last_error = $2, "
     "run_after = now() + make_interval(secs => $3) WHERE id = $1";
 
-std::string BigintArrayLiteral(const std::vector<PipelineJob>& jobs) {
-  std::string out = "{";
-  for (const auto& job : jobs) out += (out.size() > 1 ? "," : "") + std::to_string(job.id);
-  return out + "}";
-}
+// Several uploads' jobs in one statement, in batch order, each upload's exactly as kEnqueue
+// would write them.
+constexpr const char* kEnqueueBatch = R"SQL(
+INSERT INTO pipeline_jobs (pipeline, upload_id, account_id, devices)
+SELECT p.pipeline, w.upload_id, a.id, p.devices
+FROM jsonb_to_recordset($1::jsonb) AS w(ord int, upload_id text, account_id text, counters jsonb, supplies jsonb,
+                                         diagnostics jsonb)
+JOIN accounts a ON a.id = w.account_id
+CROSS JOIN LATERAL (VALUES (1, 'meter_reads', w.counters), (2, 'supplies', w.supplies),
+                           (3, 'diagnostics', w.diagnostics)) AS p(n, pipeline, devices)
+WHERE jsonb_array_length(p.devices) > 0
+  AND CASE p.pipeline WHEN 'meter_reads' THEN a.meter_billing WHEN 'supplies' THEN a.supplies_contract ELSE true END
+ORDER BY w.ord, p.n
+ON CONFLICT (pipeline, upload_id) DO NOTHING
+)SQL";
 
-}  // namespace
-
-void EnqueuePipelineWork(pqxx::transaction_base& tx, const std::string& upload_id, const std::string& account_id,
-                         const protocol::Report& report, const std::map<std::size_t, std::string>& bound) {
+struct WorkDocuments {
   json counters = json::array(), supplies = json::array(), diagnostics = json::array();
+};
+
+// What each pipeline's job of one upload names: the devices and what the step needs of them.
+WorkDocuments Work(const protocol::Report& report, const std::map<std::size_t, std::string>& bound) {
+  WorkDocuments work;
   for (const auto& [index, device_id] : bound) {
     const auto& device = report.devices[index];
     // The readings' full keys, so that a step finds them by primary key however many readings
@@ -72,7 +84,7 @@ void EnqueuePipelineWork(pqxx::transaction_base& tx, const std::string& upload_i
     if (device.counters && !device.counters->items.empty()) {
       json names = json::array();
       for (const auto& counter : device.counters->items) names.push_back(counter.name);
-      counters.push_back({{"device_id", device_id},
+      work.counters.push_back({{"device_id", device_id},
                           {"read_at", device.counters->read_at.value_or(report.generated_at)},
                           {"counters", std::move(names)}});
     }
@@ -80,7 +92,7 @@ void EnqueuePipelineWork(pqxx::transaction_base& tx, const std::string& upload_i
     if (!device.supplies.empty()) {
       json indexes = json::array();
       for (const auto& supply : device.supplies) indexes.push_back(supply.index);
-      supplies.push_back({{"device_id", device_id}, {"read_at", report.generated_at}, {"indexes", std::move(indexes)}});
+      work.supplies.push_back({{"device_id", device_id}, {"read_at", report.generated_at}, {"indexes", std::move(indexes)}});
     }
     if (device.status || !device.faults.empty()) {
       // The alerts travel in the job: the device's snapshot may be replaced by a later
@@ -94,11 +106,39 @@ void EnqueuePipelineWork(pqxx::transaction_base& tx, const std::string& upload_i
                                 {"at", alert.at ? json(*alert.at) : json(nullptr)}};
         }
       }
-      diagnostics.push_back({{"device_id", device_id}, {"generated_at", report.generated_at}, {"alerts", alerts}});
+      work.diagnostics.push_back({{"device_id", device_id}, {"generated_at", report.generated_at}, {"alerts", alerts}});
     }
   }
-  if (counters.empty() && supplies.empty() && diagnostics.empty()) return;
-  tx.exec_params(kEnqueue, upload_id, account_id, counters.dump(), supplies.dump(), diagnostics.dump());
+  return work;
+}
+
+std::string BigintArrayLiteral(const std::vector<PipelineJob>& jobs) {
+  std::string out = "{";
+  for (const auto& job : jobs) out += (out.size() > 1 ? "," : "") + std::to_string(job.id);
+  return out + "}";
+}
+
+}  // namespace
+
+void EnqueuePipelineWork(pqxx::transaction_base& tx, const std::string& upload_id, const std::string& account_id,
+                         const protocol::Report& report, const std::map<std::size_t, std::string>& bound) {
+  const WorkDocuments work = Work(report, bound);
+  if (work.counters.empty() && work.supplies.empty() && work.diagnostics.empty()) return;
+  tx.exec_params(kEnqueue, upload_id, account_id, work.counters.dump(), work.supplies.dump(), work.diagnostics.dump());
+}
+
+void EnqueuePipelineWork(pqxx::transaction_base& tx, const std::vector<UploadWork>& uploads) {
+  json input = json::array();
+  for (std::size_t i = 0; i < uploads.size(); ++i) {
+    const UploadWork& upload = uploads[i];
+    WorkDocuments work = Work(*upload.report, *upload.bound);
+    if (work.counters.empty() && work.supplies.empty() && work.diagnostics.empty()) continue;
+    input.push_back({{"ord", i}, {"upload_id", upload.upload_id}, {"account_id", upload.account_id},
+                     {"counters", std::move(work.counters)}, {"supplies", std::move(work.supplies)},
+                     {"diagnostics", std::move(work.diagnostics)}});
+  }
+  if (input.empty()) return;
+  tx.exec_params(kEnqueueBatch, input.dump());
 }
 
 std::chrono::seconds RetryDelay(const PipelineOptions& options, int failures) {

@@ -30,6 +30,15 @@ namespace fleetcomm::storage {
 void EnqueuePipelineWork(pqxx::transaction_base& tx, const std::string& upload_id, const std::string& account_id,
                          const protocol::Report& report, const std::map<std::size_t, std::string>& bound);
 
+// The same for several uploads of one transaction (a group commit), in one statement.
+struct UploadWork {
+  std::string upload_id;
+  std::string account_id;
+  const protocol::Report* report = nullptr;
+  const std::map<std::size_t, std::string>* bound = nullptr;
+};
+void EnqueuePipelineWork(pqxx::transaction_base& tx, const std::vector<UploadWork>& uploads);
+
 struct PipelineJob {
   long long id = 0;
   std::string pipeline;  // "meter_reads", "supplies", "diagnostics"

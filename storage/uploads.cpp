@@ -5,6 +5,7 @@
 #include "storage/prepared.hpp"
 #include "storage/report_documents.hpp"
 #include "storage/sql_params.hpp"
+#include "storage/upload_steps.hpp"
 
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
@@ -138,6 +139,10 @@ constexpr PreparedSql kUpdateAgent{"upload_update_agent",
     "UPDATE agents SET product = $2, version = $3, security_mode = $4, disabled_actions = $5::text[], "
     "host = coalesce($6::jsonb, host), last_contact_at = now(), last_upload_at = now() WHERE id = $1"};
 
+}  // namespace
+
+namespace upload_steps {
+
 std::string KindName(ClientKind kind) { return kind == ClientKind::kAgent ? "agent" : "device"; }
 
 UploadOutcome OutcomeFromDocument(const json& document) {
@@ -152,6 +157,20 @@ UploadOutcome OutcomeFromDocument(const json& document) {
   return outcome;
 }
 
+StorageResult<UploadOutcome> ReplayEarlier(pqxx::transaction_base& tx, const NewUpload& upload) {
+  pqxx::binarystring digest(upload.content_sha256);
+  auto earlier = ExecPrepared(tx, kEarlier, KindName(upload.sender.kind), upload.sender.id, upload.report->id, digest);
+  if (earlier.empty() || earlier[0][1].is_null()) return StorageError::Internal("upload key claimed but not found");
+  if (!earlier[0][0].as<bool>()) {
+    return StorageError{StorageErrc::kConflict, "report id already stored with other content"};
+  }
+  UploadOutcome outcome = OutcomeFromDocument(json::parse(earlier[0][1].as<std::string>()));
+  outcome.duplicate = true;
+  return outcome;
+}
+
+namespace {
+
 std::string RejectionReason(const pqxx::row& row) {
   if (row[2].is_null()) return "device could not be stored";
   if (!row[3].is_null() && !row[3].as<bool>()) return "device belongs to another account";
@@ -161,8 +180,10 @@ std::string RejectionReason(const pqxx::row& row) {
   return "device belongs to another account";
 }
 
-// Which report devices are stored, as report index -> device id; fills the outcomes.
-std::map<std::size_t, std::string> BindDevices(pqxx::work& tx, const NewUpload& upload, UploadOutcome& outcome) {
+}  // namespace
+
+std::map<std::size_t, std::string> BindDevices(pqxx::transaction_base& tx, const NewUpload& upload,
+                                               UploadOutcome& outcome) {
   const auto& devices = upload.report->devices;
   std::map<std::size_t, std::string> refused_reason(upload.refused.begin(), upload.refused.end());
   std::map<std::size_t, std::string> bound;
@@ -207,18 +228,18 @@ std::map<std::size_t, std::string> BindDevices(pqxx::work& tx, const NewUpload& 
       }
     }
   }
+  FillDeviceOutcomes(upload, bound, reasons, outcome);
+  return bound;
+}
+
+void FillDeviceOutcomes(const NewUpload& upload, const std::map<std::size_t, std::string>& bound,
+                        const std::vector<std::string>& reasons, UploadOutcome& outcome) {
+  const auto& devices = upload.report->devices;
   for (std::size_t i = 0; i < devices.size(); ++i) {
     const bool accepted = bound.count(i) != 0;
     outcome.devices.push_back({devices[i].serial, accepted ? "accepted" : "rejected", accepted ? "" : reasons[i]});
   }
-  return bound;
 }
-
-struct DeviceRows {
-  json snapshots = json::array(), faults = json::array(), counters = json::array(), supplies = json::array(),
-       usage = json::array(), jobs = json::array();
-  std::vector<std::string> with_faults;
-};
 
 DeviceRows CollectRows(const protocol::Report& report, const std::map<std::size_t, std::string>& bound,
                        bool job_consent) {
@@ -262,6 +283,12 @@ DeviceRows CollectRows(const protocol::Report& report, const std::map<std::size_
   return rows;
 }
 
+void PruneFaults(pqxx::transaction_base& tx, const std::vector<std::string>& device_ids) {
+  if (!device_ids.empty()) ExecPrepared(tx, kPruneFaults, TextArrayLiteral(device_ids));
+}
+
+namespace {
+
 void StoreRows(pqxx::work& tx, const DeviceRows& rows, UploadOutcome& outcome, const std::string& generated_at,
                const std::string& received_at, std::string_view zip, const std::vector<std::string>& device_ids,
                const std::string& audit_entries) {
@@ -274,8 +301,10 @@ void StoreRows(pqxx::work& tx, const DeviceRows& rows, UploadOutcome& outcome, c
     outcome.rows_stored[i] = counts[0][static_cast<pqxx::row::size_type>(i)].as<long long>();
   }
   // After the insert, in a statement of its own: a CTE would not see the new faults.
-  if (!rows.with_faults.empty()) ExecPrepared(tx, kPruneFaults, TextArrayLiteral(rows.with_faults));
+  PruneFaults(tx, rows.with_faults);
 }
+
+}  // namespace
 
 // Personal data is kept only with the account's job-data consent (3.3), read in this
 // transaction; the answer names what was dropped.
@@ -289,8 +318,8 @@ std::vector<std::string> Discarded(const protocol::Report& report, bool job_cons
   return discarded;
 }
 
-void StoreAgent(pqxx::work& tx, const NewUpload& upload, const std::string& upload_id, const std::string& received_at,
-                bool job_consent) {
+void StoreAgent(pqxx::transaction_base& tx, const NewUpload& upload, const std::string& upload_id,
+                const std::string& received_at, bool job_consent) {
   const auto& agent = *upload.report->agent;
   const std::optional<std::string> host = agent.host ? std::optional(HostDocument(*agent.host).dump()) : std::nullopt;
   ExecPrepared(tx, kUpdateAgent, upload.sender.id, agent.product, agent.version,
@@ -312,7 +341,7 @@ AuditEntry UploadAuditEntry(AuditEntry entry, const UploadOutcome& outcome) {
   return entry;
 }
 
-}  // namespace
+}  // namespace upload_steps
 
 json UploadOutcomeDocument(const UploadOutcome& outcome) {
   json devices = json::array();
@@ -327,6 +356,8 @@ json UploadOutcomeDocument(const UploadOutcome& outcome) {
 
 namespace {
 
+using namespace upload_steps;
+
 // One upload inside a transaction that the caller commits. Refusals (kConflict) and
 // replays write nothing and leave the transaction usable; anything unexpected throws.
 StorageResult<UploadOutcome> StoreUploadIn(pqxx::work& tx, const NewUpload& upload) {
@@ -337,16 +368,7 @@ StorageResult<UploadOutcome> StoreUploadIn(pqxx::work& tx, const NewUpload& uplo
                               report.generated_at, static_cast<long long>(upload.zip.size()),
                               static_cast<long long>(upload.report_bytes),
                               static_cast<long long>(report.devices.size()));
-  if (claimed.empty()) {
-    auto earlier = ExecPrepared(tx, kEarlier, kind, upload.sender.id, report.id, digest);
-    if (earlier.empty() || earlier[0][1].is_null()) return StorageError::Internal("upload key claimed but not found");
-    if (!earlier[0][0].as<bool>()) {
-      return StorageError{StorageErrc::kConflict, "report id already stored with other content"};
-    }
-    UploadOutcome outcome = OutcomeFromDocument(json::parse(earlier[0][1].as<std::string>()));
-    outcome.duplicate = true;
-    return outcome;
-  }
+  if (claimed.empty()) return ReplayEarlier(tx, upload);
   UploadOutcome outcome;
   outcome.upload_id = claimed[0][0].as<std::string>();
   outcome.report_id = report.id;
@@ -388,7 +410,7 @@ std::vector<StorageResult<UploadOutcome>> StoreUploads(pqxx::connection_base& co
   if (uploads.size() > 1) {
     try {
       pqxx::work tx(conn);
-      for (const NewUpload* upload : uploads) results.push_back(StoreUploadIn(tx, *upload));
+      results = StoreBatchIn(tx, uploads);
       tx.commit();
       return results;
     } catch (const pqxx::broken_connection&) {

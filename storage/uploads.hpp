@@ -68,7 +68,8 @@ nlohmann::json UploadOutcomeDocument(const UploadOutcome& outcome);
 StorageResult<UploadOutcome> StoreUpload(pqxx::connection_base& conn, const NewUpload& upload);
 
 // Group commit: several uploads in one transaction, so that they share one commit (one WAL
-// flush) instead of paying one each. Results are in the order of `uploads`, each exactly
+// flush) instead of paying one each, written with statements that each cover the whole
+// batch (storage/upload_batch.cpp). Results are in the order of `uploads`, each exactly
 // what StoreUpload would have answered. When the shared transaction fails (one upload hit
 // an unexpected error, or two batches deadlocked) nothing of it is committed and each
 // upload is stored again alone, so one bad upload cannot fail the others.

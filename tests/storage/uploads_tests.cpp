@@ -223,6 +223,7 @@ TEST_CASE("uploads: a group commit answers each upload as if alone, duplicates a
   REQUIRE_FALSE(results[3].has_value());
   CHECK(results[3].error().code == storage::StorageErrc::kConflict);
   CHECK(QueryNumber(conn, "SELECT count(*) FROM uploads") == 2);
+  CHECK(QueryNumber(conn, "SELECT count(DISTINCT received_at) FROM uploads") == 1);  // one shared transaction
   CHECK(QueryNumber(conn, "SELECT count(*) FROM raw_uploads") == 2);
   CHECK(QueryNumber(conn, "SELECT count(*) FROM counter_readings WHERE device_id = '" + two.id + "'") == 2);
   CHECK(QueryNumber(conn, "SELECT max(value) FROM counter_readings WHERE device_id = '" + two.id + "'") == 2000);
@@ -275,4 +276,117 @@ TEST_CASE("uploads: two identical uploads racing store one report", "[uploads]")
     CHECK(first->upload_id == second->upload_id);
     CHECK(QueryNumber(setup, "SELECT count(*) FROM uploads") == 1);
   }
+}
+
+TEST_CASE("uploads: two uploads of one device in a group commit store both readings; the newer report's snapshot wins",
+          "[uploads][group_commit]") {
+  pqxx::connection conn(TempPostgres::Instance().CreateDatabase());
+  const std::string account = NewAccount(conn, true);
+  const storage::UploadSender one{storage::ClientKind::kDevice, ActiveDevice(conn, account, "XRX1", std::string(64, 'b')),
+                                  account};
+  // The newer report comes first in the batch: applied in turn, the older one would not
+  // replace its snapshot either.
+  auto newer_report = DeviceReport("1a1c3f7e-0d2a-4c53-9a57-5e5b0f1f2a10", "XRX1", 2000);
+  newer_report.generated_at = "2026-11-24T05:00:00Z";
+  newer_report.devices[0].counters->read_at = "2026-11-24T05:00:00Z";
+  newer_report.devices[0].model = "C8170";
+  auto older_report = DeviceReport("2b2d4f8a-1e3b-4d64-8b68-6f6c1f2f3b21", "XRX1", 1000);
+  older_report.generated_at = "2026-11-24T04:00:00Z";
+  older_report.devices[0].counters->read_at = "2026-11-24T04:00:00Z";
+  const auto newer = Upload(one, newer_report, 'n');
+  const auto older = Upload(one, older_report, 'o');
+
+  auto results = storage::StoreUploads(conn, {&newer, &older});
+  REQUIRE(results.size() == 2);
+  REQUIRE(results[0].has_value());
+  REQUIRE(results[1].has_value());
+  CHECK(results[0]->upload_id != results[1]->upload_id);
+  CHECK(results[0]->devices[0].status == "accepted");
+  CHECK(results[1]->devices[0].status == "accepted");
+  CHECK(results[0]->rows_stored[2] == 2);  // counter_readings: each upload its own two
+  CHECK(results[1]->rows_stored[2] == 2);
+  // One shared transaction (now() is its start): not the fallback of one transaction each.
+  CHECK(QueryNumber(conn, "SELECT count(DISTINCT received_at) FROM uploads") == 1);
+  CHECK(QueryNumber(conn, "SELECT count(*) FROM counter_readings") == 4);
+  CHECK(QueryNumber(conn, "SELECT count(*) FROM upload_devices") == 2);
+  CHECK(QueryNumber(conn, "SELECT count(*) FROM raw_uploads") == 2);
+  CHECK(QueryNumber(conn, "SELECT count(*) FROM device_snapshots WHERE upload_id = '" + results[0]->upload_id +
+                              "'") == 1);
+  // The sender device took the last upload's fields, as two updates in a row would leave it.
+  CHECK(QueryNumber(conn, "SELECT count(*) FROM devices WHERE id = '" + one.id + "' AND model = '" +
+                              older_report.devices[0].model + "'") == 1);
+  // The same fault in both: stored once, by the earlier upload of the batch.
+  CHECK(QueryNumber(conn, "SELECT count(*) FROM device_faults WHERE upload_id = '" + results[0]->upload_id + "'") == 1);
+  CHECK(QueryNumber(conn, "SELECT count(*) FROM device_faults") == 1);
+  // Each answer is stored for its replay.
+  auto replay = storage::StoreUpload(conn, older);
+  REQUIRE(replay.has_value());
+  CHECK(replay->duplicate);
+  CHECK(replay->upload_id == results[1]->upload_id);
+}
+
+TEST_CASE("uploads: a group commit replays uploads stored before it and refuses other content for their key",
+          "[uploads][group_commit]") {
+  pqxx::connection conn(TempPostgres::Instance().CreateDatabase());
+  const std::string account = NewAccount(conn);
+  NewAgent(conn, account, "ag_one");
+  const storage::UploadSender one{storage::ClientKind::kDevice, ActiveDevice(conn, account, "XRX1", std::string(64, 'b')),
+                                  account};
+  const storage::UploadSender agent{storage::ClientKind::kAgent, "ag_one", account};
+  const auto stored_report = DeviceReport("3c1c3f7e-0d2a-4c53-9a57-5e5b0f1f2a10", "XRX1");
+  const auto first = Upload(one, stored_report, 'x');
+  auto before = storage::StoreUpload(conn, first);
+  REQUIRE(before.has_value());
+
+  protocol::Report agent_report = DeviceReport("4d2d4f8a-1e3b-4d64-8b68-6f6c1f2f3b21", "AGT1", 7);
+  agent_report.source = protocol::ReportSource::kAgent;
+  agent_report.agent = protocol::AgentInfo{"agent-lite", "5.8", protocol::SecurityMode::kNormal, {}, std::nullopt,
+                                           std::nullopt};
+  agent_report.devices.push_back(SampleDevice("AGT2", 9));
+  const auto retry = Upload(one, stored_report, 'x');
+  const auto changed = Upload(one, stored_report, 'y');
+  const auto from_agent = Upload(agent, agent_report, 'a');
+  const auto agent_changed = Upload(agent, agent_report, 'b');  // same key in the same batch, other content
+
+  auto results = storage::StoreUploads(conn, {&retry, &from_agent, &changed, &agent_changed});
+  REQUIRE(results.size() == 4);
+  REQUIRE(results[0].has_value());
+  CHECK(results[0]->duplicate);
+  CHECK(results[0]->upload_id == before->upload_id);
+  REQUIRE(results[1].has_value());
+  CHECK_FALSE(results[1]->duplicate);
+  REQUIRE(results[1]->devices.size() == 2);
+  CHECK(results[1]->devices[1].status == "accepted");
+  REQUIRE_FALSE(results[2].has_value());
+  CHECK(results[2].error().code == storage::StorageErrc::kConflict);
+  REQUIRE_FALSE(results[3].has_value());
+  CHECK(results[3].error().code == storage::StorageErrc::kConflict);
+  CHECK(QueryNumber(conn, "SELECT count(*) FROM uploads") == 2);
+  CHECK(QueryNumber(conn, "SELECT count(*) FROM raw_uploads") == 2);
+  CHECK(QueryNumber(conn, "SELECT count(*) FROM devices WHERE serial IN ('AGT1', 'AGT2')") == 2);
+  CHECK(QueryNumber(conn, "SELECT count(*) FROM agents WHERE version = '5.8'") == 1);
+}
+
+TEST_CASE("uploads: an upload failing the batch's row statement is stored alone and fails alone",
+          "[uploads][group_commit]") {
+  pqxx::connection conn(TempPostgres::Instance().CreateDatabase());
+  const std::string account = NewAccount(conn);
+  const storage::UploadSender one{storage::ClientKind::kDevice, ActiveDevice(conn, account, "XRX1", std::string(64, 'b')),
+                                  account};
+  const storage::UploadSender two{storage::ClientKind::kDevice, ActiveDevice(conn, account, "XRX2", std::string(64, 'c')),
+                                  account};
+  const auto good_report = DeviceReport("5e1c3f7e-0d2a-4c53-9a57-5e5b0f1f2a10", "XRX1");
+  auto bad_report = DeviceReport("6f2d4f8a-1e3b-4d64-8b68-6f6c1f2f3b21", "XRX2");
+  bad_report.devices[0].counters->items[0].value = -1;  // breaks CHECK (value >= 0) in the shared statement
+  const auto good = Upload(one, good_report, 'g');
+  const auto bad = Upload(two, bad_report, 'h');
+
+  auto results = storage::StoreUploads(conn, {&good, &bad});
+  REQUIRE(results.size() == 2);
+  REQUIRE(results[0].has_value());
+  CHECK_FALSE(results[0]->duplicate);
+  CHECK_FALSE(results[1].has_value());
+  CHECK(QueryNumber(conn, "SELECT count(*) FROM uploads") == 1);
+  CHECK(QueryNumber(conn, "SELECT count(*) FROM raw_uploads") == 1);
+  CHECK(QueryNumber(conn, "SELECT count(*) FROM counter_readings WHERE device_id = '" + two.id + "'") == 0);
 }

@@ -1,0 +1,112 @@
+// The database side of uploads alone: storage::StoreUploads on one connection, in batches of
+// --batch one-device uploads (batch 1: one transaction per upload), against a throwaway
+// PostgreSQL with durable settings (synchronous_commit on, fsync on). No TLS, no parsing:
+// this isolates what the statements of a group commit cost. Prints uploads/s and the
+// PostgreSQL backend's CPU per upload (from /proc, the one backend serving the connection).
+//
+//   fleetcomm-upload-store-bench [--batch 16] [--uploads 3000] [--devices-per-report 1]
+#include "bench/bench_support.hpp"
+#include "storage/accounts.hpp"
+#include "storage/devices.hpp"
+#include "storage/uploads.hpp"
+#include "tests/support/temp_postgres.hpp"
+#include "tools/sample_device.hpp"
+
+#include <pqxx/pqxx>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <unistd.h>
+
+namespace storage = fleetcomm::storage;
+namespace protocol = fleetcomm::protocol;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+// utime + stime of a process, in milliseconds.
+double CpuMs(int pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::istringstream fields(text.substr(text.rfind(')') + 2));
+  std::string field;
+  long long ticks = 0;
+  for (int i = 3; i <= 15 && fields >> field; ++i) {
+    if (i == 14 || i == 15) ticks += std::stoll(field);
+  }
+  return 1000.0 * static_cast<double>(ticks) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+std::string Uuid(std::mt19937_64& random) {
+  const std::uint64_t a = random(), b = random();
+  char text[40];
+  std::snprintf(text, sizeof text, "%08x-%04x-4%03x-a%03x-%012llx", static_cast<unsigned>(a >> 32),
+                static_cast<unsigned>(a >> 16) & 0xffff, static_cast<unsigned>(a) & 0xfff,
+                static_cast<unsigned>(b >> 48) & 0xfff, static_cast<unsigned long long>(b & 0xffffffffffffULL));
+  return text;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) try {
+  const auto flags = fleetcomm::bench::ParseFlags(argc, argv, {{"batch", "16"}, {"uploads", "3000"}, {"senders", "64"}});
+  const int batch = std::max(1, std::stoi(flags.at("batch")));
+  const int total = std::stoi(flags.at("uploads"));
+  const int senders = std::max(1, std::stoi(flags.at("senders")));
+  fleetcomm::testing::TempPostgres::UseDurableSettings();
+  pqxx::connection conn(fleetcomm::testing::TempPostgres::Instance().CreateDatabase());
+  storage::AccountFields fields;
+  fields.name = "bench";
+  const std::string account = storage::CreateAccount(conn, fields).value().id;
+  std::vector<std::string> devices;
+  for (int s = 0; s < senders; ++s) {
+    const std::string serial = "STORE" + std::to_string(s);
+    storage::ProvisionDevice(conn, account, "Xerox", serial).value();
+    char fingerprint[65];
+    std::snprintf(fingerprint, sizeof fingerprint, "%064x", s + 1);
+    devices.push_back(
+        storage::RegisterDevice(conn, {"Xerox", serial, "C8155", "1.0", std::nullopt, fingerprint}).value().device.id);
+  }
+  std::mt19937_64 random(7);
+  std::vector<protocol::Report> reports;
+  std::vector<storage::NewUpload> uploads(static_cast<std::size_t>(total));
+  reports.reserve(static_cast<std::size_t>(total));
+  const std::string zip(2000, 'z');
+  for (int i = 0; i < total; ++i) {
+    auto report = fleetcomm::tools::SampleDeviceReport(Uuid(random), "STORE" + std::to_string(i % senders), 1000 + i);
+    char generated[32];
+    std::snprintf(generated, sizeof generated, "2026-11-24T%02d:%02d:%02dZ", (i / 3600) % 24, (i / 60) % 60, i % 60);
+    report.generated_at = generated;
+    report.devices[0].counters->read_at.reset();
+    reports.push_back(std::move(report));
+  }
+  for (int i = 0; i < total; ++i) {
+    auto& upload = uploads[static_cast<std::size_t>(i)];
+    upload.sender = {storage::ClientKind::kDevice, devices[static_cast<std::size_t>(i % senders)], account};
+    upload.report = &reports[static_cast<std::size_t>(i)];
+    upload.content_sha256 = std::string(32, static_cast<char>(i));
+    upload.zip = zip;
+    upload.report_bytes = 6000;
+  }
+  const int backend = pqxx::nontransaction(conn).exec1("SELECT pg_backend_pid()")[0].as<int>();
+  const double cpu_before = CpuMs(backend);
+  const auto started = Clock::now();
+  long long failures = 0;
+  for (int first = 0; first < total; first += batch) {
+    std::vector<const storage::NewUpload*> group;
+    for (int i = first; i < std::min(total, first + batch); ++i) group.push_back(&uploads[static_cast<std::size_t>(i)]);
+    std::sort(group.begin(), group.end(), [](auto* a, auto* b) { return a->sender.id < b->sender.id; });
+    for (const auto& result : storage::StoreUploads(conn, group)) failures += result ? 0 : 1;
+  }
+  const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
+  const double cpu = CpuMs(backend) - cpu_before;
+  std::printf("batch=%d uploads=%d uploads/s=%.0f pg_backend_cpu_ms_per_upload=%.3f failures=%lld\n", batch, total,
+              total / seconds, cpu / total, failures);
+  return failures == 0 ? 0 : 1;
+} catch (const std::exception& e) {
+  std::fprintf(stderr, "bench failed: %s\n", e.what());
+  return 2;
+}

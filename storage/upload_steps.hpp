@@ -1,0 +1,59 @@
+#pragma once
+// The steps of storing an upload that the one-upload path (storage/uploads.cpp) and the
+// group-commit batch (storage/upload_batch.cpp) share, so that both answer alike. Internal to
+// storage/: includes libpqxx.
+#include "storage/uploads.hpp"
+
+#include <nlohmann/json.hpp>
+#include <pqxx/pqxx>
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace fleetcomm::storage::upload_steps {
+
+std::string KindName(ClientKind kind);
+
+// The answer stored for replay, read back for a duplicate.
+UploadOutcome OutcomeFromDocument(const nlohmann::json& document);
+
+// An earlier upload with the same key: the replay of its answer (duplicate = true) when the
+// content is the same, kConflict when not. Used once the key turned out to be taken.
+StorageResult<UploadOutcome> ReplayEarlier(pqxx::transaction_base& tx, const NewUpload& upload);
+
+// Agents' devices (upserted in key order) or the sender device, as report index -> device
+// id; fills outcome.devices.
+std::map<std::size_t, std::string> BindDevices(pqxx::transaction_base& tx, const NewUpload& upload,
+                                               UploadOutcome& outcome);
+
+// outcome.devices from the devices bound and the reasons of those refused.
+void FillDeviceOutcomes(const NewUpload& upload, const std::map<std::size_t, std::string>& bound,
+                        const std::vector<std::string>& reasons, UploadOutcome& outcome);
+
+struct DeviceRows {
+  nlohmann::json snapshots = nlohmann::json::array(), faults = nlohmann::json::array(),
+                 counters = nlohmann::json::array(), supplies = nlohmann::json::array(),
+                 usage = nlohmann::json::array(), jobs = nlohmann::json::array();
+  std::vector<std::string> with_faults;
+};
+
+DeviceRows CollectRows(const protocol::Report& report, const std::map<std::size_t, std::string>& bound,
+                       bool job_consent);
+
+// Keeps the newest 40 faults of each device named (after the new ones are inserted).
+void PruneFaults(pqxx::transaction_base& tx, const std::vector<std::string>& device_ids);
+
+std::vector<std::string> Discarded(const protocol::Report& report, bool job_consent);
+
+void StoreAgent(pqxx::transaction_base& tx, const NewUpload& upload, const std::string& upload_id,
+                const std::string& received_at, bool job_consent);
+
+AuditEntry UploadAuditEntry(AuditEntry entry, const UploadOutcome& outcome);
+
+// Several uploads inside the caller's shared transaction, with statements that each cover
+// the whole batch (storage/upload_batch.cpp). Results as StoreUploads; throws on anything
+// unexpected, leaving the transaction to be rolled back.
+std::vector<StorageResult<UploadOutcome>> StoreBatchIn(pqxx::work& tx, const std::vector<const NewUpload*>& uploads);
+
+}  // namespace fleetcomm::storage::upload_steps
