@@ -47,6 +47,11 @@ asio::awaitable<void> AcceptLoop(asio::ip::tcp::acceptor& acceptor, asio::any_io
       socket.close(ignored);
       continue;
     }
+    // The server writes a TLS 1.3 connection's session tickets, then its first answer: with
+    // Nagle's algorithm the answer waited for the client's delayed ACK of the tickets
+    // (40 ms on Linux) on every new connection. nginx sets it too (tcp_nodelay on).
+    boost::system::error_code nodelay_ignored;
+    socket.set_option(asio::ip::tcp::no_delay(true), nodelay_ignored);
     auto connection_executor = socket.get_executor();
     if (tls != nullptr) {
       auto contexts = tls->Current();

@@ -32,7 +32,10 @@ bool UseKey(const TicketKeyRing::Key& key, const unsigned char* iv, EVP_CIPHER_C
 }
 
 // OpenSSL's contract: sealing returns 1 (or <0 on error); opening returns 0 for an unknown
-// key (full handshake), 1 to accept, 2 to accept and issue a ticket under the newest key.
+// key (full handshake), 1 to accept, 2 to accept and issue a new ticket. TLS 1.3 clients
+// use a ticket once (RFC 8446 C.4; OpenSSL marks the session not resumable), and OpenSSL
+// sends none after a resumption unless asked: without 2, every other reconnection of a
+// daily poller would be a full handshake. TLS 1.2 reuses its ticket until the key rotates.
 int TicketCallback(SSL* ssl, unsigned char name[16], unsigned char iv[EVP_MAX_IV_LENGTH], EVP_CIPHER_CTX* cipher,
                    EVP_MAC_CTX* mac, int seal) {
   auto* ring = static_cast<TicketKeyRing*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), RingIndex()));
@@ -47,7 +50,7 @@ int TicketCallback(SSL* ssl, unsigned char name[16], unsigned char iv[EVP_MAX_IV
   const auto key = ring->Find(name, newest);
   if (!key) return 0;
   if (!UseKey(*key, iv, cipher, mac, false)) return -1;
-  return newest ? 1 : 2;
+  return newest && SSL_version(ssl) < TLS1_3_VERSION ? 1 : 2;
 }
 
 }  // namespace

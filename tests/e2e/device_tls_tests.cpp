@@ -85,6 +85,27 @@ TEST_CASE("device listener: a good device certificate reaches routing", "[e2e][t
   }
 }
 
+// A poller connecting anew each time resumes with the ticket of its previous connection,
+// every time: TLS 1.3 clients use a ticket once, so a resumed connection must hand out a
+// new one (it did not, and every other reconnection was a full handshake).
+TEST_CASE("device listener: every reconnection resumes with the previous connection's ticket", "[e2e][tls]") {
+  RunningFleetcomm fleetcomm;
+  for (int version : {TLS1_2_VERSION, TLS1_3_VERSION}) {
+    auto options = ClientTls(fleetcomm.pki, &fleetcomm.pki.device_xrx0001);
+    options.max_version = version;
+    options.resume_sessions = true;
+    HttpClient client(fleetcomm.config.ports.device, options);
+    for (int connection = 0; connection < 4; ++connection) {
+      const auto result = client.Get("/rs/v1/anything");
+      INFO(VersionName(version) << ", connection " << connection << ": " << result.Describe());
+      REQUIRE(result.status == 404);
+      CHECK(client.Resumed() == (connection > 0));
+      client.Close();
+    }
+    CHECK(client.ConnectionsOpened() == 4);
+  }
+}
+
 TEST_CASE("device listener: no client certificate is 401 certificate_rejected", "[e2e][tls]") {
   RunningFleetcomm fleetcomm;
   HttpClient client(fleetcomm.config.ports.device, ClientTls(fleetcomm.pki));

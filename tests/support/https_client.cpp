@@ -51,6 +51,11 @@ std::unique_ptr<ssl::context> MakeTlsContext(const TlsClientOptions& options) {
   } else {
     context->set_verify_mode(ssl::verify_none);
   }
+  // As curl does: OpenSSL then treats a TLS 1.3 session as single-use, marking it not
+  // resumable once a handshake resumed it.
+  if (options.resume_sessions) {
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+  }
   if (!options.cert_file.empty()) {
     context->use_certificate_chain_file(options.cert_file);
     context->use_private_key_file(options.key_file, ssl::context::pem);
@@ -77,6 +82,10 @@ struct Connection {
   std::unique_ptr<beast::tcp_stream> plain;
   std::unique_ptr<TlsStream> secure;
   beast::flat_buffer buffer;
+  // The session to offer next (a copy: OpenSSL marks a connection's own session not
+  // resumable when the connection ends without close_notify, as Close does).
+  std::unique_ptr<SSL_SESSION, decltype(&SSL_SESSION_free)> session{nullptr, &SSL_SESSION_free};
+  bool resumed = false;
 
   beast::tcp_stream& Tcp() { return secure ? beast::get_lowest_layer(*secure) : *plain; }
 
@@ -119,6 +128,12 @@ struct Connection {
     result.connected = true;
     if (secure) {
       if (!tls->server_name.empty()) SSL_set_tlsext_host_name(secure->native_handle(), tls->server_name.c_str());
+      if (tls->resume_sessions && session) {
+        SSL_set_session(secure->native_handle(), session.get());
+        // Offered once, as TLS 1.3 clients do (RFC 8446 C.4): the next connection offers
+        // the session this one ends with, renewed by the server or not.
+        session.reset();
+      }
       ec = Run(deadline, [&](auto handler) { secure->async_handshake(ssl::stream_base::client, std::move(handler)); });
       if (ec) {
         result.error = "handshake: " + ec.message();
@@ -126,11 +141,19 @@ struct Connection {
         Close();
         return;
       }
+      resumed = SSL_session_reused(secure->native_handle()) == 1;
     }
     result.handshake_ok = true;
   }
 
   bool IsOpen() { return (plain || secure) && Tcp().socket().is_open(); }
+
+  // After an answer: TLS 1.3 tickets arrive after the handshake, before the answer.
+  void KeepSession() {
+    if (!secure) return;
+    SSL_SESSION* current = SSL_get0_session(secure->native_handle());
+    if (current != nullptr && SSL_SESSION_is_resumable(current) == 1) session.reset(SSL_SESSION_dup(current));
+  }
 
   void Close() {
     if (plain || secure) {
@@ -239,6 +262,7 @@ HttpResult HttpClient::Request(const std::string& method, const std::string& tar
     return opened;
   }
   HttpResult result = FromResponse(parser.get());
+  if (impl_->tls && impl_->tls->resume_sessions) connection.KeepSession();
   if (!parser.get().keep_alive()) connection.Close();
   return result;
 }
@@ -259,6 +283,8 @@ bool HttpClient::WaitForServerClose(std::chrono::milliseconds timeout) {
 }
 
 void HttpClient::Close() { impl_->connection.Close(); }
+
+bool HttpClient::Resumed() const { return impl_->connection.resumed; }
 
 std::string HttpClient::PeerFingerprint() const {
   auto& connection = impl_->connection;

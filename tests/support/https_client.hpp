@@ -27,6 +27,9 @@ struct TlsClientOptions {
   // -1 keeps the system default (Debian: 2). Tests that must *present* a weak certificate
   // or an old protocol lower it, so that the refusal they observe is the server's.
   int security_level = -1;
+  // Offers the session (ticket) of this client's previous connection when it reconnects,
+  // as a poller that connects anew each time would; see HttpClient::Resumed.
+  bool resume_sessions = false;
 };
 
 struct HttpResult {
@@ -72,6 +75,8 @@ class HttpClient {
   bool WaitForServerClose(std::chrono::milliseconds timeout);
   void Close();
   int ConnectionsOpened() const { return connections_opened_; }
+  // Whether the server resumed the session offered by the open (or last) connection.
+  bool Resumed() const;
   // Lowercase hex SHA-256 of the server certificate of the open TLS connection, or "".
   std::string PeerFingerprint() const;
 
