@@ -6,7 +6,6 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
-#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -30,43 +29,16 @@ using Clock = std::chrono::steady_clock;
   throw std::system_error(errno, std::generic_category(), what);
 }
 
-std::string ReadFd(int fd) {
-  std::string text;
-  if (lseek(fd, 0, SEEK_SET) != 0) return text;
-  char buffer[4096];
-  ssize_t n;
-  while ((n = read(fd, buffer, sizeof buffer)) > 0) text.append(buffer, static_cast<std::size_t>(n));
-  return text;
-}
-
-pid_t Start(const std::vector<std::string>& args, int out_fd, int err_fd) {
-  std::vector<std::string> storage = args;
+// execve's argv: pointers into `storage`, then null.
+std::vector<char*> ArgvOf(std::vector<std::string>& storage) {
   std::vector<char*> argv;
   for (auto& arg : storage) argv.push_back(arg.data());
   argv.push_back(nullptr);
-  const int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-  if (null_fd < 0) ThrowErrno("open /dev/null");
-  pid_t pid = -1;
-  try {
-    pid = SpawnChild(argv.data(), environ, null_fd, out_fd, err_fd);
-  } catch (...) {
-    close(null_fd);
-    throw;
-  }
-  close(null_fd);
-  return pid;
+  return argv;
 }
 
-std::optional<int> WaitChild(pid_t pid, std::chrono::milliseconds timeout) {
-  const auto deadline = Clock::now() + timeout;
-  for (;;) {
-    int status = 0;
-    const pid_t done = waitpid(pid, &status, WNOHANG);
-    if (done == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    if (done < 0 && errno != EINTR) ThrowErrno("waitpid");
-    if (Clock::now() >= deadline) return std::nullopt;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+pid_t Start(std::vector<std::string> args, int out_fd, int err_fd) {
+  return SpawnWithoutInput(ArgvOf(args).data(), environ, out_fd, err_fd);
 }
 
 std::string PercentEncoded(const std::string& text) {
@@ -97,23 +69,8 @@ std::string FindProgram(const std::string& program) {
 }
 
 CommandOutput RunProgram(const std::vector<std::string>& argv, std::chrono::milliseconds timeout) {
-  const int out_fd = memfd_create("fleetcomm-e2e-out", MFD_CLOEXEC);
-  const int err_fd = memfd_create("fleetcomm-e2e-err", MFD_CLOEXEC);
-  if (out_fd < 0 || err_fd < 0) ThrowErrno("memfd_create");
-  CommandOutput output;
-  const pid_t pid = Start(argv, out_fd, err_fd);
-  auto code = WaitChild(pid, timeout);
-  if (!code) {
-    output.timed_out = true;
-    kill(pid, SIGKILL);
-    code = WaitChild(pid, std::chrono::seconds(5));
-  }
-  output.exit_code = code.value_or(-1);
-  output.out = ReadFd(out_fd);
-  output.err = ReadFd(err_fd);
-  close(out_fd);
-  close(err_fd);
-  return output;
+  std::vector<std::string> storage = argv;
+  return RunToCompletion(ArgvOf(storage).data(), environ, timeout);
 }
 
 PrometheusProcess::PrometheusProcess(const std::string& binary, const std::string& dir, const std::string& target,

@@ -41,15 +41,6 @@ std::string ReadAll(const std::string& path) {
   return text.str();
 }
 
-std::string ReadFd(int fd) {
-  std::string text;
-  if (lseek(fd, 0, SEEK_SET) != 0) return text;
-  char buffer[4096];
-  ssize_t n;
-  while ((n = read(fd, buffer, sizeof buffer)) > 0) text.append(buffer, static_cast<std::size_t>(n));
-  return text;
-}
-
 // Binds all three before releasing any, so they are distinct.
 ServerPorts FindFreePorts() {
   int fds[3];
@@ -96,36 +87,6 @@ struct ExecSpec {
   }
 };
 
-// Forks and execs; in the child, fd 0 is /dev/null and fds 1 and 2 are out_fd/err_fd.
-pid_t Spawn(ExecSpec& spec, int out_fd, int err_fd) {
-  const int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-  if (null_fd < 0) ThrowErrno("open /dev/null");
-  pid_t pid = -1;
-  try {
-    pid = SpawnChild(spec.argv.data(), spec.env.data(), null_fd, out_fd, err_fd);
-  } catch (...) {
-    close(null_fd);
-    throw;
-  }
-  close(null_fd);
-  return pid;
-}
-
-int DecodeStatus(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status); }
-
-// Polls waitpid until the child exits or `timeout` passes.
-std::optional<int> WaitChild(pid_t pid, std::chrono::milliseconds timeout) {
-  const auto deadline = Clock::now() + timeout;
-  for (;;) {
-    int status = 0;
-    const pid_t done = waitpid(pid, &status, WNOHANG);
-    if (done == pid) return DecodeStatus(status);
-    if (done < 0 && errno != EINTR) ThrowErrno("waitpid");
-    if (Clock::now() >= deadline) return std::nullopt;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-}
-
 }  // namespace
 
 ServerConfig WriteServerConfig(const std::string& dir, const TestPkiFiles& pki, const std::string& database_url,
@@ -168,23 +129,7 @@ TlsClientOptions ClientTls(const TestPkiFiles& pki, const CertKeyPaths* client) 
 CommandOutput RunCommand(const std::vector<std::string>& args, const std::vector<std::string>& environment,
                          std::chrono::milliseconds timeout) {
   ExecSpec spec(args, environment);
-  const int out_fd = memfd_create("fleetcomm-e2e-out", MFD_CLOEXEC);
-  const int err_fd = memfd_create("fleetcomm-e2e-err", MFD_CLOEXEC);
-  if (out_fd < 0 || err_fd < 0) ThrowErrno("memfd_create");
-  CommandOutput output;
-  const pid_t pid = Spawn(spec, out_fd, err_fd);
-  auto code = WaitChild(pid, timeout);
-  if (!code) {
-    output.timed_out = true;
-    kill(pid, SIGKILL);
-    code = WaitChild(pid, std::chrono::seconds(5));
-  }
-  output.exit_code = code.value_or(-1);
-  output.out = ReadFd(out_fd);
-  output.err = ReadFd(err_fd);
-  close(out_fd);
-  close(err_fd);
-  return output;
+  return RunToCompletion(spec.argv.data(), spec.env.data(), timeout);
 }
 
 ServerProcess::ServerProcess(ServerConfig config, std::chrono::milliseconds ready_timeout)
@@ -192,7 +137,7 @@ ServerProcess::ServerProcess(ServerConfig config, std::chrono::milliseconds read
   ExecSpec spec({"serve", "--config", config_.path}, {});
   const int log_fd = open(LogPath().c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (log_fd < 0) ThrowErrno("open " + LogPath());
-  pid_ = Spawn(spec, log_fd, log_fd);
+  pid_ = SpawnWithoutInput(spec.argv.data(), spec.env.data(), log_fd, log_fd);
   close(log_fd);
 
   const auto deadline = Clock::now() + ready_timeout;

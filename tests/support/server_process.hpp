@@ -2,6 +2,7 @@
 // The real `fleetcomm` executable (FLEETCOMM_BINARY) as a child process of a test: a config
 // file for a test PKI and database on free loopback ports, `serve` with its output in a
 // log file, signals, exit codes, and the one-shot commands (`migrate`, `token create`).
+#include "tests/support/child_process.hpp"
 #include "tests/support/https_client.hpp"
 #include "tests/support/temp_dir.hpp"
 #include "tests/support/test_pki.hpp"
@@ -41,13 +42,6 @@ ServerConfig WriteServerConfig(const std::string& dir, const TestPkiFiles& pki, 
 // Client options that verify the server against the test server CA, optionally presenting
 // `client` as the client certificate.
 TlsClientOptions ClientTls(const TestPkiFiles& pki, const CertKeyPaths* client = nullptr);
-
-struct CommandOutput {
-  int exit_code = -1;  // 128 + signal when killed
-  bool timed_out = false;
-  std::string out;
-  std::string err;
-};
 
 // Runs FLEETCOMM_BINARY with `args` (after the program name), stdin from /dev/null and
 // the FLEETCOMM_* variables of this process removed, then `environment` added.
