@@ -124,7 +124,9 @@ const std::vector<KeySpec>& Specs() {
        Listen(&Config::ops_listen)},
       {{"database.url", "", "libpq connection string or postgresql:// URL (required); keep passwords in a passfile"},
        Text(&Config::database_url)},
-      {{"database.pool_size", "8", "PostgreSQL connections, each with its own worker thread"},
+      {{"database.pool_size", "10",
+        "PostgreSQL connections, each with its own worker thread; serve shares them between uploads.writers, "
+        "pipelines.workers + 1 and everything else (polls, operator API)"},
        Int(&Config::database_pool_size, 1, 512)},
       {{"database.queue_limit", "1024", "database tasks allowed to wait for a connection; beyond, 503"},
        Int(&Config::database_queue_limit, 1, 1000000)},
@@ -166,7 +168,7 @@ const std::vector<KeySpec>& Specs() {
        [](Config& c, const std::string& v) {
          c.upload_max_entry_bytes = static_cast<std::uint64_t>(ParseInteger(v, 1024, 1LL << 40));
        }},
-      {{"uploads.writers", "6",
+      {{"uploads.writers", "3",
         "database connections storing uploads at once (at most database.pool_size); uploads arriving meanwhile are "
         "stored together, in one transaction each (group commit)"},
        Int(&Config::upload_writers, 1, 512)},
@@ -187,8 +189,9 @@ const std::vector<KeySpec>& Specs() {
        Seconds(&Config::empty_poll_cache_ttl, 0, 3600)},
       {{"actions.empty_poll_cache_entries", "100000", "most clients remembered by the empty-poll cache of an instance"},
        Int(&Config::empty_poll_cache_entries, 1, 10000000)},
-      {{"pipelines.workers", "2",
-        "pipeline workers of this process (serve and jobs); 0 in serve leaves the pipelines to `fleetcomm jobs`"},
+      {{"pipelines.workers", "4",
+        "pipeline workers of this process (serve and jobs); 0 in serve leaves the pipelines to `fleetcomm jobs`; "
+        "with fewer than uploads.writers + 1, sustained agent reports outrun the pipelines (growing feed lag)"},
        Int(&Config::pipeline_workers, 0, 64)},
       {{"pipelines.poll_interval_ms", "500", "how often an idle pipeline worker looks for due jobs"},
        Millis(&Config::pipeline_poll_interval, 10, 600000)},

@@ -45,7 +45,7 @@ struct Config {
   ListenAddress ops_listen{"127.0.0.1", 9090};
 
   std::string database_url;
-  int database_pool_size = 8;
+  int database_pool_size = 10;
   int database_queue_limit = 1024;
   std::chrono::milliseconds database_statement_timeout{10000};
   std::chrono::seconds database_connect_timeout{3};
@@ -61,7 +61,7 @@ struct Config {
   int audit_queue_entries = 100000;
   std::chrono::seconds audit_seal_interval{10};
   std::uint64_t upload_max_entry_bytes = 128ULL * 1024 * 1024;
-  int upload_writers = 6;
+  int upload_writers = 3;
   int upload_batch_max = 64;
   std::chrono::seconds action_lease{3600};
   std::chrono::seconds action_result_deadline{86400};
@@ -71,7 +71,7 @@ struct Config {
   std::chrono::seconds empty_poll_cache_ttl{30};  // 0: every poll reads the database
   int empty_poll_cache_entries = 100000;
   // Pipelines (R5): workers per process, 0 in `serve` leaves them to `fleetcomm jobs`.
-  int pipeline_workers = 2;
+  int pipeline_workers = 4;
   std::chrono::milliseconds pipeline_poll_interval{500};
   std::chrono::milliseconds pipeline_sequence_interval{200};
   int pipeline_batch_size = 50;

@@ -15,7 +15,10 @@ using nlohmann::json;
 // The readings these uploads stored for their jobs' devices, each found by its full key
 // (device, counter, read time: the readings' primary key; the tables are partitioned by read
 // time), each with the previous billable read of its counter already stored and the
-// device's speed.
+// device's speed. A reading that already has its meter read (a job run again after a crash
+// or a failed batch) is left out here, by one probe of the unique index, so that the insert
+// needs no conflict handling: the device locks order every step of a device, so nothing
+// inserts the same read in between.
 constexpr const char* kFacts = R"SQL(
 SELECT c.device_id, d.serial, c.counter, c.read_at::text, c.value, extract(epoch FROM c.read_at)::float8,
        extract(epoch FROM c.reset_at)::float8, p.value, extract(epoch FROM p.read_at)::float8,
@@ -31,21 +34,27 @@ LEFT JOIN LATERAL (
   WHERE m.device_id = c.device_id AND m.counter = c.counter AND m.read_at < c.read_at AND m.status = 'billable'
   ORDER BY m.read_at DESC LIMIT 1
 ) p ON true
+WHERE NOT EXISTS (SELECT 1 FROM meter_reads e WHERE e.device_id = c.device_id AND e.counter = c.counter
+                  AND e.read_at = c.read_at)
 ORDER BY c.device_id, c.counter, c.read_at
 )SQL";
 
 // Both billable and rejected reads go to the feed; a rejected one also raises a service
-// event, keyed by the read so that a retried step raises it once.
-constexpr const char* kInsert = R"SQL(
-WITH input AS (
-  SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(account_id text, upload_id text, device_id text, serial text,
-                                                   counter text, value bigint, read_at timestamptz, status text,
-                                                   reason text)
-), reads AS (
+// event, keyed by the read so that a retried step raises it once. The rows arrive in key
+// order already, and most batches reject nothing: those take the plain insert.
+constexpr const char* kInsertReads = R"SQL(
+INSERT INTO meter_reads (account_id, device_id, serial, counter, value, read_at, status, reason, upload_id)
+SELECT account_id, device_id, serial, counter, value, read_at, status, reason, upload_id
+FROM jsonb_to_recordset($1::jsonb) AS r(account_id text, upload_id text, device_id text, serial text,
+                                        counter text, value bigint, read_at timestamptz, status text, reason text)
+)SQL";
+
+constexpr const char* kInsertReadsAndEvents = R"SQL(
+WITH reads AS (
   INSERT INTO meter_reads (account_id, device_id, serial, counter, value, read_at, status, reason, upload_id)
-  SELECT account_id, device_id, serial, counter, value, read_at, status, reason, upload_id FROM input
-  ORDER BY device_id, counter, read_at
-  ON CONFLICT (device_id, counter, read_at) DO NOTHING
+  SELECT account_id, device_id, serial, counter, value, read_at, status, reason, upload_id
+  FROM jsonb_to_recordset($1::jsonb) AS r(account_id text, upload_id text, device_id text, serial text,
+                                          counter text, value bigint, read_at timestamptz, status text, reason text)
   RETURNING id, account_id, device_id, counter, value, read_at, reason
 )
 INSERT INTO service_events (source_key, account_id, device_id, kind, code, severity, detail, at)
@@ -117,6 +126,8 @@ void DeriveMeterReads(pqxx::transaction_base& tx, const std::vector<PipelineJob>
   // Rows come ordered by (device, counter, read time): a billable read earlier in this call
   // is the previous read of a later one when it is newer than the stored previous one.
   std::string last_key;
+  std::string last_read;  // device, counter and read time: a key named twice is read once
+  bool any_rejected = false;
   std::optional<std::int64_t> batch_value;
   std::optional<double> batch_read_at;
   for (const auto& row : tx.exec_params(kFacts, input.dump())) {
@@ -124,6 +135,9 @@ void DeriveMeterReads(pqxx::transaction_base& tx, const std::vector<PipelineJob>
     const std::string device_id = row[0].as<std::string>();
     facts.counter = row[2].as<std::string>();
     const std::string key = device_id + '\n' + facts.counter;
+    const std::string read_key = key + '\n' + row[3].as<std::string>();
+    if (read_key == last_read) continue;
+    last_read = read_key;
     if (key != last_key) {
       last_key = key;
       batch_value.reset();
@@ -140,6 +154,7 @@ void DeriveMeterReads(pqxx::transaction_base& tx, const std::vector<PipelineJob>
     }
     facts.speed_ppm = Speed(row[9]);
     const MeterJudgement judgement = JudgeMeterRead(facts, options);
+    if (!judgement.billable) any_rejected = true;
     if (judgement.billable) {
       batch_value = facts.value;
       batch_read_at = facts.read_at;
@@ -155,7 +170,7 @@ void DeriveMeterReads(pqxx::transaction_base& tx, const std::vector<PipelineJob>
                      {"reason", judgement.billable ? json(nullptr) : json(judgement.reason)}});
   }
   if (reads.empty()) return;
-  tx.exec_params(kInsert, reads.dump());
+  tx.exec_params(any_rejected ? kInsertReadsAndEvents : kInsertReads, reads.dump());
 }
 
 }  // namespace fleetcomm::storage
