@@ -8,9 +8,9 @@
 // reads the whole meter-reads feed as one consumer: items/s.
 //
 //   fleetcomm-upload-bench [--devices-per-report 1|100] [--connections 16] [--seconds 10]
-//                          [--pool 8] [--threads 0] [--writers 6] [--batch-max 64]
+//                          [--pool 10] [--threads 0] [--writers 3] [--batch-max 64]
 //                          [--meter-billing 0|1] [--feed-items 0] [--rounds 1] [--audit both|on|off]
-//                          [--pipeline-workers 2]   (0: the outbox fills, no pipeline step runs)
+//                          [--pipeline-workers 4]   (0: the outbox fills, no pipeline step runs)
 //
 // The load generator shares the machine with the server and PostgreSQL: figures are for
 // comparing builds on one machine, not absolute capacities.
@@ -68,9 +68,9 @@ struct Figures {
 
 Options ParseOptions(int argc, char** argv) {
   const auto flags = fleetcomm::bench::ParseFlags(
-      argc, argv, {{"devices-per-report", "1"}, {"connections", "16"}, {"seconds", "10"}, {"pool", "8"}, {"threads", "0"},
-                   {"writers", "6"}, {"batch-max", "64"}, {"meter-billing", "0"}, {"feed-items", "0"}, {"rounds", "1"},
-                   {"audit", "both"}, {"pipeline-workers", "2"}});
+      argc, argv, {{"devices-per-report", "1"}, {"connections", "16"}, {"seconds", "10"}, {"pool", "10"}, {"threads", "0"},
+                   {"writers", "3"}, {"batch-max", "64"}, {"meter-billing", "0"}, {"feed-items", "0"}, {"rounds", "1"},
+                   {"audit", "both"}, {"pipeline-workers", "4"}});
   return {std::stoi(flags.at("devices-per-report")), std::stoi(flags.at("connections")), std::stoi(flags.at("seconds")),
           std::stoi(flags.at("pool")), std::stoi(flags.at("threads")), std::stoi(flags.at("writers")),
           std::stoi(flags.at("batch-max")), std::stoi(flags.at("meter-billing")), std::stoi(flags.at("feed-items")),
