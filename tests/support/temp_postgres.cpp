@@ -348,6 +348,15 @@ TempPostgres::TempPostgres() {
            << "timezone = 'UTC'\n"
            << "log_timezone = 'UTC'\n"
            << "log_min_messages = warning\n";
+      // For profiling a benchmark's database (pg_stat_statements, auto_explain): lines
+      // separated by ';', appended last so that they win.
+      if (const char* extra = std::getenv("FLEETCOMM_PG_EXTRA_CONF"); extra != nullptr) {
+        for (std::string_view rest = extra; !rest.empty();) {
+          const auto end = rest.find(';');
+          conf << rest.substr(0, end) << "\n";
+          rest = end == std::string_view::npos ? std::string_view() : rest.substr(end + 1);
+        }
+      }
       if (!conf) throw std::runtime_error("TempPostgres: could not write " + DataDir() + "/postgresql.conf");
     }
     std::lock_guard lock(mutex_);
