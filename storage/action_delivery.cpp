@@ -14,10 +14,14 @@ namespace {
 using detail::ReadAction;
 
 // Deliverable rows of client $1: queued, or delivered with an expired lease; not expired;
-// not of a type the client turned off.
+// not of a type the client turned off. The turned-off types are an anti-join, not
+// `type <> ALL((SELECT ...))`: the planner estimates the latter at one row whatever the
+// queue holds, and then reads the client's whole action history (an agent's grows without
+// end) to sort it, instead of walking actions_deliverable in order up to the LIMIT.
 #define FLEETCOMM_DELIVERABLE(clients)                                                                \
   "target_id = $1 AND state IN ('queued', 'delivered') AND (state = 'queued' OR lease_until <= now()) " \
-  "AND expires_at > now() AND NOT (type = ANY((SELECT disabled_actions FROM " clients " WHERE id = $1)::text[]))"
+  "AND expires_at > now() AND NOT EXISTS (SELECT FROM " clients " c WHERE c.id = $1 "                   \
+  "AND actions.type = ANY(c.disabled_actions))"
 
 // $1 client id, $2 lease s, $3 result deadline s, $4 max actions, $5 client id (history
 // `by`), $6 account, $7 the request's audit entry (JSON array, "[]" for none). The account
