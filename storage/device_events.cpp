@@ -1,6 +1,7 @@
 #include "storage/device_events.hpp"
 
 #include "storage/pipeline_jobs.hpp"
+#include "storage/prepared.hpp"
 
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
@@ -12,7 +13,7 @@ using nlohmann::json;
 
 // Report times as UTC text with microseconds: they name events (source_key), whatever the
 // session's TimeZone.
-constexpr const char* kStates = R"SQL(
+constexpr PreparedSql kStates{"diagnostics_states", R"SQL(
 SELECT k.device_id, to_char(k.generated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), k.alerts::text, extract(epoch FROM k.generated_at)::float8,
        extract(epoch FROM st.generated_at)::float8, st.alerts::text, j.account_id
 FROM jsonb_to_recordset($1::jsonb) AS j(upload_id text, account_id text, devices jsonb)
@@ -20,26 +21,26 @@ CROSS JOIN LATERAL jsonb_to_recordset(j.devices) AS k(device_id text, generated_
 LEFT JOIN device_alert_states st ON st.device_id = k.device_id
 WHERE k.alerts IS NOT NULL AND jsonb_typeof(k.alerts) = 'object'
 ORDER BY k.device_id, k.generated_at
-)SQL";
+)SQL"};
 
-constexpr const char* kSaveStates = R"SQL(
+constexpr PreparedSql kSaveStates{"diagnostics_save_states", R"SQL(
 INSERT INTO device_alert_states AS s (device_id, generated_at, alerts)
 SELECT device_id, generated_at, alerts
 FROM jsonb_to_recordset($1::jsonb) AS r(device_id text, generated_at timestamptz, alerts jsonb)
 ON CONFLICT (device_id) DO UPDATE SET generated_at = EXCLUDED.generated_at, alerts = EXCLUDED.alerts
 WHERE s.generated_at < EXCLUDED.generated_at
-)SQL";
+)SQL"};
 
-constexpr const char* kEvents = R"SQL(
+constexpr PreparedSql kEvents{"diagnostics_events", R"SQL(
 INSERT INTO service_events (source_key, account_id, device_id, kind, code, severity, critical, detail, at)
 SELECT source_key, account_id, device_id, kind, code, severity, critical, detail, at
 FROM jsonb_to_recordset($1::jsonb) AS r(source_key text, account_id text, device_id text, kind text, code text,
                                         severity text, critical boolean, detail jsonb, at timestamptz)
 ON CONFLICT (source_key) DO NOTHING
-)SQL";
+)SQL"};
 
 // Faults these uploads added to the history (a fault already known keeps its first upload).
-constexpr const char* kFaults = R"SQL(
+constexpr PreparedSql kFaults{"diagnostics_faults", R"SQL(
 INSERT INTO service_events (source_key, account_id, device_id, kind, code, severity, critical, detail, at)
 SELECT 'fault:' || f.device_id || ':' || coalesce(to_char(f.at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
                                                   'no time') || ':' || f.code, j.account_id, f.device_id, 'fault', f.code,
@@ -50,7 +51,7 @@ CROSS JOIN LATERAL jsonb_to_recordset(j.devices) AS k(device_id text, generated_
 JOIN device_faults f ON f.device_id = k.device_id AND f.upload_id = j.upload_id
 ORDER BY f.device_id, f.at, f.code
 ON CONFLICT (source_key) DO NOTHING
-)SQL";
+)SQL"};
 
 json Event(const std::string& kind, const std::string& account_id, const std::string& device_id,
            const std::string& code, const json& alert, const std::string& generated_at, const std::string& at) {
@@ -83,7 +84,7 @@ void DeriveServiceEvents(pqxx::transaction_base& tx, const std::vector<PipelineJ
     if (!latest_state.is_null()) states.push_back(std::move(latest_state));
     latest_state = nullptr;
   };
-  for (const auto& row : tx.exec_params(kStates, input.dump())) {
+  for (const auto& row : ExecPrepared(tx, kStates, input.dump())) {
     if (row[0].as<std::string>() != device_id) {
       flush();
       device_id = row[0].as<std::string>();
@@ -110,9 +111,9 @@ void DeriveServiceEvents(pqxx::transaction_base& tx, const std::vector<PipelineJ
     before = std::move(now);
   }
   flush();
-  if (!states.empty()) tx.exec_params(kSaveStates, states.dump());
-  if (!events.empty()) tx.exec_params(kEvents, events.dump());
-  tx.exec_params(kFaults, input.dump());
+  if (!states.empty()) ExecPrepared(tx, kSaveStates, states.dump());
+  if (!events.empty()) ExecPrepared(tx, kEvents, events.dump());
+  ExecPrepared(tx, kFaults, input.dump());
 }
 
 }  // namespace fleetcomm::storage

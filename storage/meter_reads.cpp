@@ -1,6 +1,7 @@
 #include "storage/meter_reads.hpp"
 
 #include "storage/pipeline_jobs.hpp"
+#include "storage/prepared.hpp"
 
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
@@ -19,7 +20,7 @@ using nlohmann::json;
 // or a failed batch) is left out here, by one probe of the unique index, so that the insert
 // needs no conflict handling: the device locks order every step of a device, so nothing
 // inserts the same read in between.
-constexpr const char* kFacts = R"SQL(
+constexpr PreparedSql kFacts{"meter_facts", R"SQL(
 SELECT c.device_id, d.serial, c.counter, c.read_at::text, c.value, extract(epoch FROM c.read_at)::float8,
        extract(epoch FROM c.reset_at)::float8, p.value, extract(epoch FROM p.read_at)::float8,
        s.properties->>'speedPpm', k.account_id, k.upload_id
@@ -37,19 +38,19 @@ LEFT JOIN LATERAL (
 WHERE NOT EXISTS (SELECT 1 FROM meter_reads e WHERE e.device_id = c.device_id AND e.counter = c.counter
                   AND e.read_at = c.read_at)
 ORDER BY c.device_id, c.counter, c.read_at
-)SQL";
+)SQL"};
 
 // Both billable and rejected reads go to the feed; a rejected one also raises a service
 // event, keyed by the read so that a retried step raises it once. The rows arrive in key
 // order already, and most batches reject nothing: those take the plain insert.
-constexpr const char* kInsertReads = R"SQL(
+constexpr PreparedSql kInsertReads{"meter_insert_reads", R"SQL(
 INSERT INTO meter_reads (account_id, device_id, serial, counter, value, read_at, status, reason, upload_id)
 SELECT account_id, device_id, serial, counter, value, read_at, status, reason, upload_id
 FROM jsonb_to_recordset($1::jsonb) AS r(account_id text, upload_id text, device_id text, serial text,
                                         counter text, value bigint, read_at timestamptz, status text, reason text)
-)SQL";
+)SQL"};
 
-constexpr const char* kInsertReadsAndEvents = R"SQL(
+constexpr PreparedSql kInsertReadsAndEvents{"meter_insert_reads_and_events", R"SQL(
 WITH reads AS (
   INSERT INTO meter_reads (account_id, device_id, serial, counter, value, read_at, status, reason, upload_id)
   SELECT account_id, device_id, serial, counter, value, read_at, status, reason, upload_id
@@ -62,7 +63,7 @@ SELECT 'meter_read:' || id, account_id, device_id, 'meter_read_rejected', reason
        jsonb_build_object('meter_read_id', id, 'counter', counter, 'value', value), read_at
 FROM reads WHERE reason IS NOT NULL
 ON CONFLICT (source_key) DO NOTHING
-)SQL";
+)SQL"};
 
 bool IsPrintedPages(const std::string& counter) {
   return counter == "total-impressions" || counter == "black-impressions" || counter == "color-impressions" ||
@@ -130,7 +131,7 @@ void DeriveMeterReads(pqxx::transaction_base& tx, const std::vector<PipelineJob>
   bool any_rejected = false;
   std::optional<std::int64_t> batch_value;
   std::optional<double> batch_read_at;
-  for (const auto& row : tx.exec_params(kFacts, input.dump())) {
+  for (const auto& row : ExecPrepared(tx, kFacts, input.dump())) {
     MeterReadFacts facts;
     const std::string device_id = row[0].as<std::string>();
     facts.counter = row[2].as<std::string>();
@@ -170,7 +171,7 @@ void DeriveMeterReads(pqxx::transaction_base& tx, const std::vector<PipelineJob>
                      {"reason", judgement.billable ? json(nullptr) : json(judgement.reason)}});
   }
   if (reads.empty()) return;
-  tx.exec_params(any_rejected ? kInsertReadsAndEvents : kInsertReads, reads.dump());
+  ExecPrepared(tx, any_rejected ? kInsertReadsAndEvents : kInsertReads, reads.dump());
 }
 
 }  // namespace fleetcomm::storage

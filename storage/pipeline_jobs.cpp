@@ -1,6 +1,7 @@
 #include "storage/pipeline_jobs.hpp"
 
 #include "storage/db_task.hpp"
+#include "storage/prepared.hpp"
 #include "storage/device_events.hpp"
 
 #include <nlohmann/json.hpp>
@@ -15,7 +16,7 @@ using nlohmann::json;
 
 // Only accounts that subscribe get a job, so the flags in force when the upload arrived
 // decide; a pipeline with nothing to look at gets no job.
-constexpr const char* kEnqueue = R"SQL(
+constexpr PreparedSql kEnqueue{"pipeline_enqueue", R"SQL(
 INSERT INTO pipeline_jobs (pipeline, upload_id, account_id, devices)
 SELECT p.pipeline, $1, a.id, p.devices
 FROM accounts a
@@ -23,40 +24,36 @@ CROSS JOIN (VALUES ('meter_reads', $3::jsonb), ('supplies', $4::jsonb), ('diagno
 WHERE a.id = $2 AND jsonb_array_length(p.devices) > 0
   AND CASE p.pipeline WHEN 'meter_reads' THEN a.meter_billing WHEN 'supplies' THEN a.supplies_contract ELSE true END
 ON CONFLICT (pipeline, upload_id) DO NOTHING
-)SQL";
+)SQL"};
 
 // A share of the due jobs, by the first device of each job (an agent lists its devices in the
 // same order in every report, so its uploads fall into one share): the workers of one runner
 // then lock disjoint devices instead of waiting for each other's batches.
-constexpr const char* kClaim =
-    "SELECT id, pipeline, upload_id, account_id, devices::text, attempts FROM pipeline_jobs "
+constexpr PreparedSql kClaim{"pipeline_claim", "SELECT id, pipeline, upload_id, account_id, devices::text, attempts FROM pipeline_jobs "
     "WHERE finished_at IS NULL AND run_after <= now() "
     "AND (hashtext(coalesce(devices->0->>'device_id', '')) & 2147483647) % $2 = $3 "
-    "ORDER BY run_after, id LIMIT $1 FOR UPDATE SKIP LOCKED";
+    "ORDER BY run_after, id LIMIT $1 FOR UPDATE SKIP LOCKED"};
 
 // ON CONFLICT DO UPDATE locks each row like FOR UPDATE; rows are taken in key order, so two
 // batches sharing devices wait for each other instead of deadlocking.
-constexpr const char* kLockDevices = R"SQL(
+constexpr PreparedSql kLockDevices{"pipeline_lock_devices", R"SQL(
 INSERT INTO pipeline_device_locks (device_id)
 SELECT DISTINCT d->>'device_id' FROM pipeline_jobs j, jsonb_array_elements(j.devices) d
 WHERE j.id = ANY($1::bigint[]) ORDER BY 1
 ON CONFLICT (device_id) DO UPDATE SET device_id = EXCLUDED.device_id
-)SQL";
+)SQL"};
 
-constexpr const char* kFinished =
-    "UPDATE pipeline_jobs SET finished_at = now(), attempts = attempts + 1, last_error = NULL WHERE id = $1";
+constexpr PreparedSql kFinished{"pipeline_finished", "UPDATE pipeline_jobs SET finished_at = now(), attempts = attempts + 1, last_error = NULL WHERE id = $1"};
 
-constexpr const char* kFinishedAll =
-    "UPDATE pipeline_jobs SET finished_at = now(), attempts = attempts + 1, last_error = NULL "
-    "WHERE id = ANY($1::bigint[])";
+constexpr PreparedSql kFinishedAll{"pipeline_finished_all", "UPDATE pipeline_jobs SET finished_at = now(), attempts = attempts + 1, last_error = NULL "
+    "WHERE id = ANY($1::bigint[])"};
 
-constexpr const char* kFailed =
-    "UPDATE pipeline_jobs SET attempts = attempts + 1, last_error = $2, "
-    "run_after = now() + make_interval(secs => $3) WHERE id = $1";
+constexpr PreparedSql kFailed{"pipeline_failed", "UPDATE pipeline_jobs SET attempts = attempts + 1, last_error = $2, "
+    "run_after = now() + make_interval(secs => $3) WHERE id = $1"};
 
 // Several uploads' jobs in one statement, in batch order, each upload's exactly as kEnqueue
 // would write them.
-constexpr const char* kEnqueueBatch = R"SQL(
+constexpr PreparedSql kEnqueueBatch{"pipeline_enqueue_batch", R"SQL(
 INSERT INTO pipeline_jobs (pipeline, upload_id, account_id, devices)
 SELECT p.pipeline, w.upload_id, a.id, p.devices
 FROM jsonb_to_recordset($1::jsonb) AS w(ord int, upload_id text, account_id text, counters jsonb, supplies jsonb,
@@ -68,7 +65,7 @@ WHERE jsonb_array_length(p.devices) > 0
   AND CASE p.pipeline WHEN 'meter_reads' THEN a.meter_billing WHEN 'supplies' THEN a.supplies_contract ELSE true END
 ORDER BY w.ord, p.n
 ON CONFLICT (pipeline, upload_id) DO NOTHING
-)SQL";
+)SQL"};
 
 struct WorkDocuments {
   json counters = json::array(), supplies = json::array(), diagnostics = json::array();
@@ -124,7 +121,7 @@ void EnqueuePipelineWork(pqxx::transaction_base& tx, const std::string& upload_i
                          const protocol::Report& report, const std::map<std::size_t, std::string>& bound) {
   const WorkDocuments work = Work(report, bound);
   if (work.counters.empty() && work.supplies.empty() && work.diagnostics.empty()) return;
-  tx.exec_params(kEnqueue, upload_id, account_id, work.counters.dump(), work.supplies.dump(), work.diagnostics.dump());
+  ExecPrepared(tx, kEnqueue, upload_id, account_id, work.counters.dump(), work.supplies.dump(), work.diagnostics.dump());
 }
 
 void EnqueuePipelineWork(pqxx::transaction_base& tx, const std::vector<UploadWork>& uploads) {
@@ -138,7 +135,7 @@ void EnqueuePipelineWork(pqxx::transaction_base& tx, const std::vector<UploadWor
                      {"diagnostics", std::move(work.diagnostics)}});
   }
   if (input.empty()) return;
-  tx.exec_params(kEnqueueBatch, input.dump());
+  ExecPrepared(tx, kEnqueueBatch, input.dump());
 }
 
 std::chrono::seconds RetryDelay(const PipelineOptions& options, int failures) {
@@ -184,7 +181,7 @@ PipelineBatch RunBatchOnce(pqxx::connection_base& conn, const PipelineOptions& o
   pqxx::work tx(conn);
   std::vector<PipelineJob> jobs;
   auto claim = [&](int shares, int share) {
-    for (const auto& row : tx.exec_params(kClaim, options.batch_size, shares, share)) {
+    for (const auto& row : ExecPrepared(tx, kClaim, options.batch_size, shares, share)) {
       jobs.push_back({row[0].as<long long>(), row[1].as<std::string>(), row[2].as<std::string>(),
                       row[3].as<std::string>(), row[4].as<std::string>(), row[5].as<int>()});
     }
@@ -196,7 +193,7 @@ PipelineBatch RunBatchOnce(pqxx::connection_base& conn, const PipelineOptions& o
   PipelineBatch batch;
   batch.claimed = static_cast<int>(jobs.size());
   if (jobs.empty()) return batch;
-  tx.exec_params(kLockDevices, BigintArrayLiteral(jobs));
+  ExecPrepared(tx, kLockDevices, BigintArrayLiteral(jobs));
   if (!isolate) {
     try {
       // One call per pipeline, with its jobs in claim order.
@@ -208,7 +205,7 @@ PipelineBatch RunBatchOnce(pqxx::connection_base& conn, const PipelineOptions& o
     } catch (const std::exception&) {
       throw StepFailedUnisolated{};  // tx's destructor rolls everything back
     }
-    tx.exec_params(kFinishedAll, BigintArrayLiteral(jobs));
+    ExecPrepared(tx, kFinishedAll, BigintArrayLiteral(jobs));
     tx.commit();
     batch.done = batch.claimed;
     return batch;
@@ -229,11 +226,11 @@ PipelineBatch RunBatchOnce(pqxx::connection_base& conn, const PipelineOptions& o
       tx.exec("ROLLBACK TO SAVEPOINT pipeline_step");
     }
     if (error.empty()) {
-      tx.exec_params(kFinished, job.id);
+      ExecPrepared(tx, kFinished, job.id);
       ++batch.done;
     } else {
       const auto delay = RetryDelay(options, job.attempts + 1);
-      tx.exec_params(kFailed, job.id, error.substr(0, 2000), static_cast<double>(delay.count()));
+      ExecPrepared(tx, kFailed, job.id, error.substr(0, 2000), static_cast<double>(delay.count()));
       ++batch.failed;
     }
   }

@@ -4,6 +4,7 @@
 #include "storage/audit.hpp"
 #include "storage/db_task.hpp"
 #include "storage/pipeline_jobs.hpp"
+#include "storage/prepared.hpp"
 
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
@@ -20,7 +21,7 @@ using nlohmann::json;
 // The supply readings these uploads stored, each found by its full key (device, index, report
 // time: the readings' primary key), each with the open order of that supply and the read time
 // of the newest reading already judged. Rows of one supply come in claim order (`ord`).
-constexpr const char* kFacts = R"SQL(
+constexpr PreparedSql kFacts{"supplies_facts", R"SQL(
 SELECT s.device_id, s.supply_index, coalesce(s.type, ''), coalesce(s.colorant, ''), s.read_at::text,
        s.level, s.capacity, s.state, s.serial,
        jsonb_build_object('index', s.supply_index, 'type', s.type, 'colorant', s.colorant,
@@ -39,7 +40,7 @@ LEFT JOIN supply_orders o ON o.device_id = s.device_id AND o.supply_index = s.su
 LEFT JOIN supply_states st ON st.device_id = s.device_id AND st.supply_index = s.supply_index
   AND st.supply_type = coalesce(s.type, '') AND st.colorant = coalesce(s.colorant, '')
 ORDER BY s.device_id, s.supply_index, 3, 4, k.ord
-)SQL";
+)SQL"};
 
 // Feed items are numbered by (created_at, id): events of one step get created_at = the time
 // the step started judging (after its devices' locks, so after any earlier step of these
@@ -47,20 +48,19 @@ ORDER BY s.device_id, s.supply_index, 3, 4, k.ord
 // and fulfilled within one batch is read in that order.
 constexpr const char* kClock = "SELECT clock_timestamp()::text";
 
-constexpr const char* kRemember = R"SQL(
+constexpr PreparedSql kRemember{"supplies_remember", R"SQL(
 INSERT INTO supply_states (device_id, supply_index, supply_type, colorant, read_at)
 SELECT device_id, supply_index, supply_type, colorant, read_at
 FROM jsonb_to_recordset($1::jsonb) AS r(device_id text, supply_index bigint, supply_type text, colorant text,
                                         read_at timestamptz)
 ON CONFLICT (device_id, supply_index, supply_type, colorant) DO UPDATE SET read_at = EXCLUDED.read_at
 WHERE supply_states.read_at < EXCLUDED.read_at
-)SQL";
+)SQL"};
 
-constexpr const char* kLowest =
-    "UPDATE supply_orders o SET lowest_percent = least(o.lowest_percent, r.percent), updated_at = now() "
-    "FROM jsonb_to_recordset($1::jsonb) AS r(order_id text, percent float8) WHERE o.id = r.order_id";
+constexpr PreparedSql kLowest{"supplies_lowest", "UPDATE supply_orders o SET lowest_percent = least(o.lowest_percent, r.percent), updated_at = now() "
+    "FROM jsonb_to_recordset($1::jsonb) AS r(order_id text, percent float8) WHERE o.id = r.order_id"};
 
-constexpr const char* kFulfil = R"SQL(
+constexpr PreparedSql kFulfil{"supplies_fulfil", R"SQL(
 WITH done AS (
   UPDATE supply_orders o SET status = 'fulfilled', updated_at = now()
   FROM jsonb_to_recordset($1::jsonb) AS r(order_id text, read_at timestamptz, ord int)
@@ -72,13 +72,13 @@ SELECT 'fulfilled:' || id, id, account_id, device_id, supply, 'fulfilled', read_
        $2::timestamptz + make_interval(secs => ord / 1e6)
 FROM done
 ON CONFLICT (source_key) DO NOTHING
-)SQL";
+)SQL"};
 
 // Orders opened by this step, some already fulfilled by a later reading of the same step.
 // The partial unique index keeps one open order per supply even against a racing step. An
 // order is found again among the inserted ones by its supply and opening time (one reading
 // per supply and time).
-constexpr const char* kOpen = R"SQL(
+constexpr PreparedSql kOpen{"supplies_open", R"SQL(
 WITH input AS (
   SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(account_id text, device_id text, supply_index bigint,
                                                    supply_type text, colorant text, supply jsonb, serial text,
@@ -102,7 +102,7 @@ JOIN input i ON i.device_id = o.device_id AND i.supply_index = o.supply_index AN
 CROSS JOIN LATERAL (VALUES ('opened', i.read_at, i.ord), ('fulfilled', i.fulfilled_at, i.fulfilled_ord))
   AS e(event, at, ord)
 WHERE e.at IS NOT NULL
-)SQL";
+)SQL"};
 
 constexpr const char* kOrderDocument = "SELECT to_jsonb(t)::text FROM supply_orders t WHERE id = $1";
 
@@ -185,7 +185,7 @@ void DeriveSupplyOrders(pqxx::transaction_base& tx, const std::vector<PipelineJo
     if (!latest.is_null()) remember.push_back(std::move(latest));
     latest = nullptr;
   };
-  for (const auto& row : tx.exec_params(kFacts, input.dump())) {
+  for (const auto& row : ExecPrepared(tx, kFacts, input.dump())) {
     const std::string device_id = row[0].as<std::string>();
     const auto index = row[1].as<std::int64_t>();
     const std::string type = row[2].as<std::string>(), colorant = row[3].as<std::string>();
@@ -238,16 +238,16 @@ void DeriveSupplyOrders(pqxx::transaction_base& tx, const std::vector<PipelineJo
   }
   flush();
   if (remember.empty()) return;
-  tx.exec_params(kRemember, remember.dump());
+  ExecPrepared(tx, kRemember, remember.dump());
   if (!lowest.empty()) {
     json rows = json::array();
     for (const auto& [order_id, percent] : lowest) rows.push_back({{"order_id", order_id}, {"percent", percent}});
-    tx.exec_params(kLowest, rows.dump());
+    ExecPrepared(tx, kLowest, rows.dump());
   }
   if (fulfil.empty() && opened.empty()) return;
   const std::string started = tx.exec(kClock)[0][0].as<std::string>();
-  if (!fulfil.empty()) tx.exec_params(kFulfil, fulfil.dump(), started);
-  if (!opened.empty()) tx.exec_params(kOpen, opened.dump(), started);
+  if (!fulfil.empty()) ExecPrepared(tx, kFulfil, fulfil.dump(), started);
+  if (!opened.empty()) ExecPrepared(tx, kOpen, opened.dump(), started);
 }
 
 StorageResult<OrderStatusOutcome> SetSupplyOrderStatus(pqxx::connection_base& conn, const std::string& order_id,
