@@ -2,13 +2,14 @@
 // PostgreSQL with durable settings. Four phases, each printing polls/s and p50/p99:
 //   empty      keep-alive connections polling with nothing queued
 //   action     keep-alive connections, each poll delivers one action, then `succeeded`
-//              (actions queued beforehand for every device; actions.max_per_poll = 1)
+//              (actions queued beforehand for every device; actions.max_per_poll = 1;
+//              the table also holds five finished actions of each of --fleet-devices others)
 //   handshake  a new connection per poll, full TLS 1.3 handshake (ECDSA P-256 server key)
 //   resumed    a new connection per poll, resuming with the last session ticket
 //
 //   fleetcomm-poll-bench [--phases empty,action,handshake,resumed] [--connections 16]
 //                        [--seconds 5] [--pool 4] [--threads 0] [--actions-per-device 2000]
-//                        [--durable 1] [--rounds 1] [--audit on|off|both]
+//                        [--durable 1] [--rounds 1] [--audit on|off|both] [--fleet-devices 10000]
 //
 // With --audit both each round runs every phase with the audit log off, then on, each on a
 // fresh server and database, and the end prints the medians of both and the cost per phase.
@@ -136,6 +137,13 @@ std::map<std::string, double> Measure(const Options& options, bool audit) {
         "SELECT $1, 'device', d.id, 'get_status', 'queued', now() + interval '7 days' "
         "FROM devices d, generate_series(1, $2) WHERE d.serial LIKE 'BUSY%'",
         account, std::stoi(flags.at("actions-per-device")));
+    // The rest of the fleet: finished actions of other devices. Without them the table holds
+    // 16 targets and the planner's choices are those of no real fleet.
+    tx.exec_params(
+        "INSERT INTO actions (account_id, target_kind, target_id, type, state, expires_at) "
+        "SELECT $1, 'device', 'dv_fleet_' || (n % $2), 'get_status', 'succeeded', now() + interval '7 days' "
+        "FROM generate_series(1, $2 * 5) AS n",
+        account, std::max(1, std::stoi(flags.at("fleet-devices"))));
     tx.exec("ANALYZE actions");
     tx.commit();
   }
@@ -228,6 +236,7 @@ int main(int argc, char** argv) try {
                                      {"pool", "4"},
                                      {"threads", "0"},
                                      {"actions-per-device", "2000"},
+                                     {"fleet-devices", "10000"},
                                      {"durable", "1"},
                                      {"rounds", "1"},
                                      {"audit", "on"}});

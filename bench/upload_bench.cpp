@@ -11,6 +11,7 @@
 //                          [--pool 10] [--threads 0] [--writers 3] [--batch-max 64]
 //                          [--meter-billing 0|1] [--feed-items 0] [--rounds 1] [--audit both|on|off]
 //                          [--pipeline-workers 4]   (0: the outbox fills, no pipeline step runs)
+//                          [--warmup-seconds 3]     (uploads before the clock starts, then ANALYZE)
 //
 // The load generator shares the machine with the server and PostgreSQL: figures are for
 // comparing builds on one machine, not absolute capacities.
@@ -59,6 +60,7 @@ struct Options {
   int rounds = 1;
   std::vector<bool> audit = {false, true};
   int pipeline_workers = 2;
+  int warmup_seconds = 3;
 };
 
 struct Figures {
@@ -70,12 +72,13 @@ Options ParseOptions(int argc, char** argv) {
   const auto flags = fleetcomm::bench::ParseFlags(
       argc, argv, {{"devices-per-report", "1"}, {"connections", "16"}, {"seconds", "10"}, {"pool", "10"}, {"threads", "0"},
                    {"writers", "3"}, {"batch-max", "64"}, {"meter-billing", "0"}, {"feed-items", "0"}, {"rounds", "1"},
-                   {"audit", "both"}, {"pipeline-workers", "4"}});
+                   {"audit", "both"}, {"pipeline-workers", "4"}, {"warmup-seconds", "3"}});
   return {std::stoi(flags.at("devices-per-report")), std::stoi(flags.at("connections")), std::stoi(flags.at("seconds")),
           std::stoi(flags.at("pool")), std::stoi(flags.at("threads")), std::stoi(flags.at("writers")),
           std::stoi(flags.at("batch-max")), std::stoi(flags.at("meter-billing")), std::stoi(flags.at("feed-items")),
           std::max(1, std::stoi(flags.at("rounds"))),
-          fleetcomm::bench::AuditModes(flags.at("audit")), std::stoi(flags.at("pipeline-workers"))};
+          fleetcomm::bench::AuditModes(flags.at("audit")), std::stoi(flags.at("pipeline-workers")),
+          std::stoi(flags.at("warmup-seconds"))};
 }
 
 std::string NewUuid(std::mt19937_64& random) {
@@ -186,39 +189,55 @@ Figures Measure(const Options& options, bool audit) {
   // Payloads are made before the clock starts: the generator must not compete with the server.
   // Enough for well beyond the rates seen here; a client that runs out stops early, and the
   // rate is taken over the wall time until the last client stops.
-  const int per_client = std::max(50, (options.devices_per_report > 1 ? 300 : 2500) * options.seconds /
-                                          options.connections);
+  const int per_client = std::max(50, (options.devices_per_report > 1 ? 300 : 2500) *
+                                          (options.seconds + options.warmup_seconds) / options.connections);
   std::vector<std::vector<std::string>> payloads(clients.size());
   std::mt19937_64 random(42);
   for (std::size_t c = 0; c < clients.size(); ++c) {
     for (int i = 0; i < per_client; ++i) payloads[c].push_back(Payload(clients[c], options.devices_per_report, i, random));
   }
-  const long long rows_before = StoredRows(fleetcomm.database);
   std::atomic<long long> uploads{0}, failures{0};
   std::mutex failure_mutex;
   std::string first_failure;
   std::vector<std::vector<double>> latencies(clients.size());
-  const auto started = Clock::now();
-  const auto deadline = started + std::chrono::seconds(options.seconds);
-  std::vector<std::thread> threads;
-  for (std::size_t c = 0; c < clients.size(); ++c) {
-    threads.emplace_back([&, c] {
-      testing::HttpClient http(fleetcomm.config.ports.device, testing::ClientTls(fleetcomm.pki, &clients[c].files),
-                               std::chrono::seconds(30));
-      for (const auto& payload : payloads[c]) {
-        if (Clock::now() >= deadline) break;
-        const auto sent = Clock::now();
-        const auto result = http.Request("POST", "/rs/v1/uploads", {{"Content-Type", "application/zip"}}, payload);
-        latencies[c].push_back(std::chrono::duration<double, std::milli>(Clock::now() - sent).count());
-        (result.status == 201 ? uploads : failures)++;
-        if (result.status != 201) {
-          std::lock_guard lock(failure_mutex);
-          if (first_failure.empty()) first_failure = result.Describe();
-        }
-      }
-    });
+  std::vector<std::size_t> next(clients.size(), 0);
+  std::vector<std::unique_ptr<testing::HttpClient>> https;
+  for (auto& client : clients) {
+    https.push_back(std::make_unique<testing::HttpClient>(
+        fleetcomm.config.ports.device, testing::ClientTls(fleetcomm.pki, &client.files), std::chrono::seconds(30)));
   }
-  for (auto& thread : threads) thread.join();
+  // Every client uploads until `deadline`, from where it stopped last time.
+  auto drive = [&](Clock::time_point deadline, bool measured) {
+    std::vector<std::thread> threads;
+    for (std::size_t c = 0; c < clients.size(); ++c) {
+      threads.emplace_back([&, c] {
+        for (; next[c] < payloads[c].size() && Clock::now() < deadline; ++next[c]) {
+          const auto sent = Clock::now();
+          const auto result = https[c]->Request("POST", "/rs/v1/uploads", {{"Content-Type", "application/zip"}},
+                                                payloads[c][next[c]]);
+          if (!measured && result.status == 201) continue;
+          latencies[c].push_back(std::chrono::duration<double, std::milli>(Clock::now() - sent).count());
+          (result.status == 201 ? uploads : failures)++;
+          if (result.status != 201) {
+            std::lock_guard lock(failure_mutex);
+            if (first_failure.empty()) first_failure = result.Describe();
+          }
+        }
+      });
+    }
+    for (auto& thread : threads) thread.join();
+  };
+  // A server in its first minute on an empty database is not the one to measure: its
+  // statements were planned for empty tables, and autovacuum (a minute's nap) has not
+  // analysed them yet. A warm-up, then ANALYZE (which makes every cached plan replan).
+  if (options.warmup_seconds > 0) {
+    drive(Clock::now() + std::chrono::seconds(options.warmup_seconds), false);
+    pqxx::connection conn(fleetcomm.database);
+    pqxx::nontransaction(conn).exec("ANALYZE");
+  }
+  const long long rows_before = StoredRows(fleetcomm.database);
+  const auto started = Clock::now();
+  drive(started + std::chrono::seconds(options.seconds), true);
   const double elapsed = std::chrono::duration<double>(Clock::now() - started).count();
   const long long rows = StoredRows(fleetcomm.database) - rows_before;
   std::vector<double> all;
