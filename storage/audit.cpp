@@ -1,4 +1,5 @@
 #include "storage/audit.hpp"
+#include "storage/audit_fields.hpp"
 
 #include "protocol/utf8.hpp"
 #include "storage/db_task.hpp"
@@ -34,28 +35,12 @@ std::string EscapedCharacter(std::string_view bytes, std::size_t& pos) {
   return std::string(bytes.substr(start, pos - start));
 }
 
-std::string Rfc3339(std::chrono::system_clock::time_point at) {
-  const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(at.time_since_epoch()).count();
-  const std::time_t seconds = static_cast<std::time_t>(micros / 1000000);
-  std::tm utc{};
-  gmtime_r(&seconds, &utc);
-  char text[96];
-  std::snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", utc.tm_year + 1900, utc.tm_mon + 1,
-                utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec, static_cast<long long>(((micros % 1000000) + 1000000) % 1000000));
-  return text;
-}
-
 json OptionalText(const std::string& value) { return value.empty() ? json(nullptr) : json(value); }
 
 json OptionalJson(const std::string& text) { return text.empty() ? json(nullptr) : json::parse(text); }
 
-long long DurationMs(const AuditEntry& e) {
-  if (e.started == std::chrono::steady_clock::time_point{}) return e.duration_ms;
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - e.started).count();
-}
-
 json EntryDocument(const AuditEntry& e) {
-  return {{"at", Rfc3339(e.at)},
+  return {{"at", AuditTimestamp(e.at)},
           {"listener", e.listener},
           {"kind", e.kind},
           {"request_id", OptionalText(e.request_id)},
@@ -68,7 +53,7 @@ json EntryDocument(const AuditEntry& e) {
           {"status", e.status == 0 ? json(nullptr) : json(e.status)},
           {"bytes_in", e.bytes_in},
           {"bytes_out", e.bytes_out < 0 ? json(nullptr) : json(e.bytes_out)},
-          {"duration_ms", DurationMs(e)},
+          {"duration_ms", AuditDurationMs(e)},
           {"error_code", OptionalText(e.error_code)},
           {"remote_address", OptionalText(e.remote_address)},
           {"user_agent", OptionalText(e.user_agent)},
@@ -124,12 +109,50 @@ const PreparedSql& InsertStatement() {
 
 }  // namespace
 
+std::string AuditTimestamp(std::chrono::system_clock::time_point at) {
+  const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(at.time_since_epoch()).count();
+  const std::time_t seconds = static_cast<std::time_t>(micros / 1000000);
+  std::tm utc{};
+  gmtime_r(&seconds, &utc);
+  char text[96];
+  std::snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", utc.tm_year + 1900, utc.tm_mon + 1,
+                utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec, static_cast<long long>(((micros % 1000000) + 1000000) % 1000000));
+  return text;
+}
+
+long long AuditDurationMs(const AuditEntry& e) {
+  if (e.started == std::chrono::steady_clock::time_point{}) return e.duration_ms;
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - e.started).count();
+}
+
+std::string AuditSafeText(const std::string& value) {
+  std::size_t pos = 0;
+  char32_t code_point = 0;
+  while (pos < value.size()) {
+    const auto byte = static_cast<unsigned char>(value[pos]);
+    if (byte != 0 && byte < 0x80) {
+      ++pos;
+    } else if (byte == 0 || !protocol::DecodeUtf8(value, pos, code_point)) {
+      return AuditText(value, kAuditDetailBytes);
+    }
+  }
+  return value;
+}
+
 std::string AuditText(std::string_view bytes, std::size_t max_bytes) {
   std::string out;
   out.reserve(std::min(bytes.size(), max_bytes));
   std::size_t pos = 0;
+  std::string escaped;
   while (pos < bytes.size()) {
-    std::string piece = EscapedCharacter(bytes, pos);
+    std::string_view piece;
+    const auto byte = static_cast<unsigned char>(bytes[pos]);
+    if (byte >= 0x20 && byte < 0x7F && byte != '\\') {  // printable ASCII, the common case: itself
+      piece = bytes.substr(pos++, 1);
+    } else {
+      escaped = EscapedCharacter(bytes, pos);
+      piece = escaped;
+    }
     const bool last = pos >= bytes.size();
     // Room is kept for the marker unless this piece ends the input.
     const std::size_t reserve = last ? 0 : kCutMarker.size();
@@ -174,20 +197,6 @@ void InsertChangeEntry(pqxx::transaction_base& tx, AuditEntry entry, AuditedTabl
   entry.before_json = std::move(before);
   entry.after_json = std::move(after);
   InsertAuditEntry(tx, entry);
-}
-
-StorageResult<long long> InsertAuditEntries(pqxx::connection_base& conn, const std::vector<AuditEntry>& entries) {
-  try {
-    if (entries.empty()) return 0LL;
-    json documents = json::array();
-    for (const auto& entry : entries) documents.push_back(EntryDocument(entry));
-    pqxx::work tx(conn);
-    const auto result = ExecPrepared(tx, InsertStatement(), Dump(documents));
-    tx.commit();
-    return static_cast<long long>(result.affected_rows());
-  } catch (...) {
-    return TranslateCurrentException();
-  }
 }
 
 }  // namespace fleetcomm::storage

@@ -255,6 +255,28 @@ TEST_CASE("audit: any bytes in a path or user agent are stored bounded and escap
   CHECK(stored["user_agent"] == "\\u0000\xe2\x80\xa8\xf0\x9f\x96\xa8");  // U+2028 is printable
 }
 
+TEST_CASE("audit: a batch keeps tabs, newlines and backslashes as sent, and stores fields no one escaped", "[audit]") {
+  pqxx::connection conn(TempPostgres::Instance().CreateDatabase());
+  AuditEntry plain = Entry("tabs");
+  plain.identity_id = "a\tb\\c\nd\\N";  // COPY's separators and its null marker, as data
+  plain.before_json = R"({"name":"tab\there \\ and \"quotes\""})";
+  AuditEntry unescaped = Entry(std::string("nul\0\xff", 5));  // not valid text for PostgreSQL
+  unescaped.status = 0;
+  unescaped.bytes_out = -1;
+  Write(conn, {plain, unescaped});
+  Seal(conn);
+  CHECK_FALSE(Verify(conn).first_break);
+  pqxx::read_transaction tx(conn);
+  const auto rows = tx.exec(
+      "SELECT identity_id, before->>'name', request_id, status IS NULL, bytes_out IS NULL FROM audit_entries ORDER BY seq");
+  REQUIRE(rows.size() == 2);
+  CHECK(rows[0][0].as<std::string>() == "a\tb\\c\nd\\N");
+  CHECK(rows[0][1].as<std::string>() == "tab\there \\ and \"quotes\"");
+  CHECK(rows[1][2].as<std::string>() == "nul\\u0000\\xFF");
+  CHECK(rows[1][3].as<bool>());
+  CHECK(rows[1][4].as<bool>());
+}
+
 TEST_CASE("audit: an operator change commits its entry with the row before and after; a refused one none",
           "[audit]") {
   pqxx::connection conn(TempPostgres::Instance().CreateDatabase());
