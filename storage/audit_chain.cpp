@@ -18,7 +18,7 @@ constexpr long long kSealLock = 0x666c6565745f6175;  // "fleet_au"
 // snapshot's xmin), sealed in one statement. Returns nothing when there is no such entry.
 constexpr const char* kSealNext = R"SQL(
 WITH last AS (
-  SELECT id, last_xid, last_seq, hash FROM audit_seals ORDER BY id DESC LIMIT 1
+  SELECT id, last_xid, last_seq, hash FROM fleetcomm_audit_chain_end() WHERE id IS NOT NULL
 ), picked AS MATERIALIZED (
   SELECT e AS entry, e.seq, e.xid, e.at FROM audit_entries e
   WHERE (e.xid, e.seq) > (coalesce((SELECT last_xid FROM last), '0'::xid8), coalesce((SELECT last_seq FROM last), 0))
@@ -45,15 +45,20 @@ RETURNING cardinality(entry_seqs)
 )SQL";
 
 // Every seal, checked against its own digests and its predecessor; ids must be 1, 2, 3...
+// The first seal left after retention follows the last one it dropped (audit_trims).
 constexpr const char* kSeals = R"SQL(
+WITH trimmed AS (SELECT last_seal_id, last_hash FROM audit_trims ORDER BY id DESC LIMIT 1)
 SELECT id, last_xid::text, last_seq,
        first_at < date_trunc('month', $1::timestamptz AT TIME ZONE 'UTC') AT TIME ZONE 'UTC',
        hash = fleetcomm_audit_seal_hash(previous_hash, id, entry_digests),
-       previous_hash = coalesce(lag(hash) OVER (ORDER BY id), decode(repeat('00', 32), 'hex'))
-         AND id = coalesce(lag(id) OVER (ORDER BY id), 0) + 1,
+       previous_hash = coalesce(lag(hash) OVER (ORDER BY id), (SELECT last_hash FROM trimmed),
+                                decode(repeat('00', 32), 'hex'))
+         AND id = coalesce(lag(id) OVER (ORDER BY id), (SELECT last_seal_id FROM trimmed), 0) + 1,
        cardinality(entry_seqs)
 FROM audit_seals ORDER BY id
 )SQL";
+
+constexpr const char* kLastTrim = "SELECT last_xid::text, last_seq FROM audit_trims ORDER BY id DESC LIMIT 1";
 
 // What differs between a seal and the entries in its range ($2, $3: the end of the previous
 // seal): sealed digests without an identical row, rows without an identical sealed digest,
@@ -154,6 +159,10 @@ StorageResult<AuditVerification> VerifyAuditChain(pqxx::connection_base& conn,
     pqxx::transaction<pqxx::isolation_level::repeatable_read, pqxx::read_only> tx(conn);
     std::string previous_xid = "0";
     long long previous_seq = 0;
+    if (const auto trim = tx.exec(kLastTrim); !trim.empty()) {
+      previous_xid = trim[0][0].as<std::string>();
+      previous_seq = trim[0][1].as<long long>();
+    }
     for (const auto& seal : tx.exec_params(kSeals, Rfc3339Seconds(retained_from))) {
       const auto id = seal[0].as<long long>();
       ++result.seals;

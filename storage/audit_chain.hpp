@@ -39,9 +39,10 @@ struct AuditVerification {
   std::optional<AuditBreak> first_break;
 };
 
-// Checks the chain from the first seal whose entries are all newer than `retained_from`
-// (older months may have been dropped by retention; that seal's previous hash is taken as
-// given). Stops at the first break, in chain order.
+// Checks the chain from the first seal left (retention drops old seals, and records the last
+// one it dropped in audit_trims: the first seal left must follow it), and the entries of
+// every seal whose entries are all newer than `retained_from` (older months may have been
+// dropped). Stops at the first break, in chain order.
 StorageResult<AuditVerification> VerifyAuditChain(pqxx::connection_base& conn,
                                                   std::chrono::system_clock::time_point retained_from);
 

@@ -8,7 +8,7 @@ namespace fleetcomm::storage {
 namespace {
 
 constexpr const char* kPartitionedTables[] = {"raw_uploads",     "counter_readings", "supply_readings", "usage_readings",
-                                              "job_log_entries", "policy_events",    "audit_entries"};
+                                              "job_log_entries", "policy_events",    "audit_entries",   "audit_seals"};
 
 // Any constant shared by every instance: only one of them maintains at a time.
 constexpr long long kMaintenanceLock = 0x666c6565745f7274;  // "fleet_rt"
@@ -34,9 +34,13 @@ StorageResult<RetentionResult> MaintainPartitions(pqxx::connection_base& conn, i
     result.partitions_dropped = tx.exec_params1(
         "SELECT fleetcomm_drop_month_partitions_before('raw_uploads', now() - make_interval(hours => $1))",
         hours)[0].as<int>();
-    // Audit months leave whole: DROP TABLE fires no row trigger, and the entries' seals stay.
+    // Audit months leave whole: DROP TABLE fires no row trigger. Their seals follow a month
+    // later, so that no seal goes before an entry it sealed.
     result.partitions_dropped += tx.exec_params1(
         "SELECT fleetcomm_drop_month_partitions_before('audit_entries', now() - make_interval(hours => $1))",
+        audit_retention.count())[0].as<int>();
+    result.partitions_dropped += tx.exec_params1(
+        "SELECT fleetcomm_trim_audit_seals(now() - make_interval(hours => $1) - interval '1 month')",
         audit_retention.count())[0].as<int>();
     result.default_rows_deleted =
         tx.exec_params("DELETE FROM raw_uploads_default WHERE received_at < now() - make_interval(hours => $1)", hours)

@@ -5,6 +5,7 @@
 #include "storage/audit_chain.hpp"
 #include "storage/audit_query.hpp"
 #include "storage/devices.hpp"
+#include "storage/retention.hpp"
 #include "tests/support/temp_postgres.hpp"
 
 #include <catch2/catch.hpp>
@@ -354,4 +355,60 @@ TEST_CASE("audit: a registration commits its entry as the device's with 200 or 2
   CHECK(first["status"] == 200);
   CHECK(first["identity"] == json{{"kind", "device"}, {"id", active->device.id}});
   CHECK(first["account_id"] == account->id);
+}
+
+TEST_CASE("audit: retention drops old seals a month after their entries; the chain goes on from the last dropped seal",
+          "[audit][retention]") {
+  pqxx::connection conn(TempPostgres::Instance().CreateDatabase());
+  pqxx::nontransaction(conn).exec(
+      "SELECT fleetcomm_ensure_month_partitions(t, '2025-01-01', '2025-01-01') FROM unnest(ARRAY['audit_entries', "
+      "'audit_seals']) AS t");
+  std::vector<AuditEntry> january;
+  for (int i = 0; i < 6; ++i) {
+    january.push_back(Entry("jan" + std::to_string(i)));
+    january.back().at = std::chrono::sys_days{std::chrono::year{2025} / 1 / 15};
+  }
+  Write(conn, january);
+  REQUIRE(Seal(conn, 4).seals == 2);
+  // Sealed in January as well (moving rows between partitions needs the triggers off).
+  Tamper(conn, "UPDATE audit_seals SET sealed_at = '2025-01-15T01:00:00Z'");
+  REQUIRE(QueryNumber(conn, "SELECT count(*) FROM audit_seals_202501") == 2);
+
+  auto kept = MaintainPartitions(conn, 1, std::chrono::hours(24 * 90), std::chrono::hours(24 * 400));
+  REQUIRE(kept.has_value());
+  CHECK(QueryNumber(conn, "SELECT count(*) FROM audit_seals") == 0);
+  CHECK(QueryNumber(conn, "SELECT count(*) FROM audit_entries") == 0);
+  CHECK(QueryNumber(conn, "SELECT last_seal_id FROM audit_trims") == 2);
+
+  const auto empty = Verify(conn);
+  CHECK_FALSE(empty.first_break);
+  CHECK(empty.seals == 0);
+
+  Write(conn, {Entry("now0"), Entry("now1")});
+  REQUIRE(Seal(conn).seals == 1);
+  CHECK(QueryNumber(conn, "SELECT id FROM audit_seals") == 3);
+  const auto continued = Verify(conn);
+  CHECK_FALSE(continued.first_break);
+  CHECK(continued.seals == 1);
+  CHECK(continued.entries == 2);
+
+  SECTION("a seal that is not the chain's head stays, and so do those after it") {
+    pqxx::nontransaction(conn).exec("SELECT fleetcomm_ensure_month_partitions('audit_seals', '2025-02-01', '2025-02-01')");
+    Tamper(conn, "UPDATE audit_seals SET sealed_at = '1999-01-01T00:00:00Z' WHERE id = 3");  // DEFAULT partition
+    Write(conn, {Entry("now2")});
+    REQUIRE(Seal(conn).seals == 1);
+    Tamper(conn, "UPDATE audit_seals SET sealed_at = '2025-02-15T01:00:00Z' WHERE id = 4");
+    REQUIRE(QueryNumber(conn, "SELECT count(*) FROM audit_seals_default") == 1);
+    // Seal 4's month has gone, but seal 3 before it is in no month: nothing goes.
+    auto trimmed = pqxx::nontransaction(conn).exec("SELECT fleetcomm_trim_audit_seals(now())");
+    CHECK(trimmed[0][0].as<int>() == 0);
+    CHECK(QueryNumber(conn, "SELECT count(*) FROM audit_seals") == 2);
+  }
+  SECTION("removing the record of what retention dropped breaks the chain") {
+    Tamper(conn, "DELETE FROM audit_trims");
+    const auto broken = Verify(conn);
+    REQUIRE(broken.first_break);
+    CHECK(broken.first_break->problem == "seal_altered");
+    CHECK(broken.first_break->seal == 3);
+  }
 }

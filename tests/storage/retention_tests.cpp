@@ -34,7 +34,7 @@ TEST_CASE("retention: old raw-upload months are dropped, recent ones and future 
   CHECK_FALSE(result->skipped);
   CHECK(result->partitions_dropped == 2);
   CHECK(result->default_rows_deleted == 1);
-  CHECK(result->partitions_created == 7);  // one more month ahead for each of the seven tables
+  CHECK(result->partitions_created == 8);  // one more month ahead for each of the eight tables
   CHECK(QueryNumber(conn, "SELECT count(*) FROM raw_uploads") == 1);
   CHECK(QueryNumber(conn, "SELECT count(*) FROM raw_uploads WHERE upload_id = 'up_new'") == 1);
   CHECK(QueryNumber(conn, "SELECT count(*) FROM pg_class WHERE relname = 'counter_readings_' || "
