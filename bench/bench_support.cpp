@@ -1,7 +1,13 @@
 #include "bench/bench_support.hpp"
 
+#include <pqxx/pqxx>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdio>
+#include <fstream>
+#include <iterator>
+#include <sstream>
 #include <stdexcept>
 
 namespace fleetcomm::bench {
@@ -91,6 +97,48 @@ void AuditComparison::Print() const {
                 off > 0 ? 100.0 * (off - on) / off : 0.0);
   }
   std::fflush(stdout);
+}
+
+}  // namespace fleetcomm::bench
+
+namespace fleetcomm::bench {
+namespace {
+
+// utime + stime of a process in milliseconds; 0 when it is gone.
+double ProcessCpuMs(long long pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto name_end = text.rfind(')');
+  if (name_end == std::string::npos) return 0;
+  std::istringstream fields(text.substr(name_end + 2));
+  std::string field;
+  long long ticks = 0;
+  for (int i = 3; i <= 15 && fields >> field; ++i) {
+    if (i == 14 || i == 15) ticks += std::stoll(field);
+  }
+  return 1000.0 * static_cast<double>(ticks) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+}  // namespace
+
+CpuSample SampleCpu(const testing::RunningFleetcomm& fleetcomm) {
+  CpuSample sample;
+  sample.server_ms = ProcessCpuMs(fleetcomm.process.pid());
+  pqxx::connection conn(fleetcomm.database);
+  pqxx::nontransaction tx(conn);
+  for (const auto& row : tx.exec("SELECT pid FROM pg_stat_activity WHERE pid <> pg_backend_pid()")) {
+    sample.postgres_ms += ProcessCpuMs(row[0].as<long long>());
+  }
+  return sample;
+}
+
+std::string CpuPerOperation(const CpuSample& before, const CpuSample& after, double operations) {
+  if (operations <= 0) return {};
+  char text[96];
+  std::snprintf(text, sizeof text, " server_us/op=%.1f postgres_us/op=%.1f",
+                1000.0 * (after.server_ms - before.server_ms) / operations,
+                1000.0 * (after.postgres_ms - before.postgres_ms) / operations);
+  return text;
 }
 
 }  // namespace fleetcomm::bench

@@ -33,6 +33,18 @@ struct Admin {
 testing::CertKeyPaths ProvisionDevice(testing::RunningFleetcomm& fleetcomm, Admin& admin,
                                       const std::string& account, const std::string& serial);
 
+// CPU time (user + system, ms) used so far by the server process and by its PostgreSQL
+// cluster (every process pg_stat_activity lists: backends and background workers; a
+// backend that came and went in between is missed). Differences of two samples around a
+// phase say where its CPU went.
+struct CpuSample {
+  double server_ms = 0;
+  double postgres_ms = 0;
+};
+CpuSample SampleCpu(const testing::RunningFleetcomm& fleetcomm);
+// " server_us/op=... postgres_us/op=..." for `operations` between two samples.
+std::string CpuPerOperation(const CpuSample& before, const CpuSample& after, double operations);
+
 // p in [0, 1] of ascending `sorted`; 0 when empty.
 double Percentile(const std::vector<double>& sorted, double p);
 

@@ -43,16 +43,19 @@ struct Figures {
   double p50_ms = 0;
   double p99_ms = 0;
   long long failures = 0;
+  std::string cpu;  // per operation, server and PostgreSQL
 };
 
 // Runs `one` (one measured operation; false: failed) on every client's thread until the
 // deadline. Each thread owns its state through `make`.
 using Operation = std::function<bool()>;
-Figures Run(int clients, int seconds, const std::function<Operation(int client)>& make) {
+Figures Run(const testing::RunningFleetcomm& fleetcomm, int clients, int seconds,
+            const std::function<Operation(int client)>& make) {
   std::vector<std::vector<double>> latencies(static_cast<std::size_t>(clients));
   std::atomic<long long> done{0}, failures{0};
   std::vector<Operation> operations;
   for (int c = 0; c < clients; ++c) operations.push_back(make(c));
+  const auto cpu_before = bench::SampleCpu(fleetcomm);
   const auto started = Clock::now();
   const auto deadline = started + std::chrono::seconds(seconds);
   std::vector<std::thread> threads;
@@ -75,16 +78,17 @@ Figures Run(int clients, int seconds, const std::function<Operation(int client)>
   }
   for (auto& thread : threads) thread.join();
   const double elapsed = std::chrono::duration<double>(Clock::now() - started).count();
+  const auto cpu_after = bench::SampleCpu(fleetcomm);
   std::vector<double> all;
   for (auto& part : latencies) all.insert(all.end(), part.begin(), part.end());
   std::sort(all.begin(), all.end());
   return {static_cast<double>(done) / elapsed, bench::Percentile(all, 0.5), bench::Percentile(all, 0.99),
-          failures.load()};
+          failures.load(), bench::CpuPerOperation(cpu_before, cpu_after, static_cast<double>(done))};
 }
 
 void Print(const char* phase, const Figures& f, const std::string& extra = {}) {
-  std::printf("%-10s per_s=%.0f p50_ms=%.2f p99_ms=%.2f failures=%lld%s\n", phase, f.per_second, f.p50_ms, f.p99_ms,
-              f.failures, extra.c_str());
+  std::printf("%-10s per_s=%.0f p50_ms=%.2f p99_ms=%.2f failures=%lld%s%s\n", phase, f.per_second, f.p50_ms,
+              f.p99_ms, f.failures, f.cpu.c_str(), extra.c_str());
   std::fflush(stdout);
 }
 
@@ -163,7 +167,7 @@ std::map<std::string, double> Measure(const Options& options, bool audit) {
 
   if (Wanted(options, "empty")) {
     const double hits = CacheHits(fleetcomm);
-    const auto figures = Run(connections, seconds, [&](int c) -> Operation {
+    const auto figures = Run(fleetcomm, connections, seconds, [&](int c) -> Operation {
       auto connection = std::make_shared<bench::LeanHttpsConnection>(*quiet_tls[c], port);
       return [connection, &poll] { return connection->Exchange(poll).status == 200; };
     });
@@ -172,7 +176,7 @@ std::map<std::string, double> Measure(const Options& options, bool audit) {
     rates["empty polls/s"] = figures.per_second;
   }
   if (Wanted(options, "action")) {
-    const auto figures = Run(connections, seconds, [&](int c) -> Operation {
+    const auto figures = Run(fleetcomm, connections, seconds, [&](int c) -> Operation {
       auto connection = std::make_shared<bench::LeanHttpsConnection>(*busy_tls[c], port);
       return [connection, &poll, &succeeded] {
         const auto polled = connection->Exchange(poll);
@@ -186,7 +190,7 @@ std::map<std::string, double> Measure(const Options& options, bool audit) {
     rates["poll+result/s"] = figures.per_second;
   }
   if (Wanted(options, "handshake")) {
-    const auto figures = Run(connections, seconds, [&](int c) -> Operation {
+    const auto figures = Run(fleetcomm, connections, seconds, [&](int c) -> Operation {
       auto connection = std::make_shared<bench::LeanHttpsConnection>(*quiet_tls[c], port);
       return [connection, &poll] {
         connection->Connect();
@@ -200,7 +204,7 @@ std::map<std::string, double> Measure(const Options& options, bool audit) {
   }
   if (Wanted(options, "resumed")) {
     std::atomic<long long> resumed{0};
-    const auto figures = Run(connections, seconds, [&](int c) -> Operation {
+    const auto figures = Run(fleetcomm, connections, seconds, [&](int c) -> Operation {
       auto connection = std::make_shared<bench::LeanHttpsConnection>(*quiet_tls[c], port);
       auto session = std::shared_ptr<SSL_SESSION*>(new SSL_SESSION*(nullptr), [](SSL_SESSION** s) {
         SSL_SESSION_free(*s);

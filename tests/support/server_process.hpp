@@ -59,6 +59,7 @@ class ServerProcess {
   ServerProcess& operator=(const ServerProcess&) = delete;
 
   const ServerPorts& ports() const { return config_.ports; }
+  pid_t pid() const { return pid_; }
   const ServerConfig& config() const { return config_; }
   std::string LogPath() const { return config_.dir + "/fleetcomm.log"; }
 
