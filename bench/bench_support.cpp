@@ -102,9 +102,7 @@ void AuditComparison::Print() const {
 }  // namespace fleetcomm::bench
 
 namespace fleetcomm::bench {
-namespace {
 
-// utime + stime of a process in milliseconds; 0 when it is gone.
 double ProcessCpuMs(long long pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
   const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -118,8 +116,6 @@ double ProcessCpuMs(long long pid) {
   }
   return 1000.0 * static_cast<double>(ticks) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
-
-}  // namespace
 
 CpuSample SampleCpu(const testing::RunningFleetcomm& fleetcomm) {
   CpuSample sample;

@@ -33,6 +33,9 @@ struct Admin {
 testing::CertKeyPaths ProvisionDevice(testing::RunningFleetcomm& fleetcomm, Admin& admin,
                                       const std::string& account, const std::string& serial);
 
+// utime + stime of a process in milliseconds; 0 when it is gone.
+double ProcessCpuMs(long long pid);
+
 // CPU time (user + system, ms) used so far by the server process and by its PostgreSQL
 // cluster (every process pg_stat_activity lists: backends and background workers; a
 // backend that came and went in between is missed). Differences of two samples around a

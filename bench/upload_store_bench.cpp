@@ -27,19 +27,6 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-// utime + stime of a process, in milliseconds.
-double CpuMs(int pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  std::istringstream fields(text.substr(text.rfind(')') + 2));
-  std::string field;
-  long long ticks = 0;
-  for (int i = 3; i <= 15 && fields >> field; ++i) {
-    if (i == 14 || i == 15) ticks += std::stoll(field);
-  }
-  return 1000.0 * static_cast<double>(ticks) / static_cast<double>(sysconf(_SC_CLK_TCK));
-}
-
 std::string Uuid(std::mt19937_64& random) {
   const std::uint64_t a = random(), b = random();
   char text[40];
@@ -92,7 +79,7 @@ int main(int argc, char** argv) try {
     upload.report_bytes = 6000;
   }
   const int backend = pqxx::nontransaction(conn).exec1("SELECT pg_backend_pid()")[0].as<int>();
-  const double cpu_before = CpuMs(backend);
+  const double cpu_before = fleetcomm::bench::ProcessCpuMs(backend);
   const auto started = Clock::now();
   long long failures = 0;
   for (int first = 0; first < total; first += batch) {
@@ -102,7 +89,7 @@ int main(int argc, char** argv) try {
     for (const auto& result : storage::StoreUploads(conn, group)) failures += result ? 0 : 1;
   }
   const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
-  const double cpu = CpuMs(backend) - cpu_before;
+  const double cpu = fleetcomm::bench::ProcessCpuMs(backend) - cpu_before;
   std::printf("batch=%d uploads=%d uploads/s=%.0f pg_backend_cpu_ms_per_upload=%.3f failures=%lld\n", batch, total,
               total / seconds, cpu / total, failures);
   return failures == 0 ? 0 : 1;
