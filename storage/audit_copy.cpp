@@ -37,16 +37,17 @@ namespace fleetcomm::storage {
 namespace {
 
 constexpr std::array<const char*, 20> kColumns = {
-    "at",       "listener",    "kind",       "request_id",  "identity_kind", "identity_id",    "cert_fingerprint",
-    "account_id", "method",    "path",       "status",      "bytes_in",      "bytes_out",      "duration_ms",
-    "error_code", "remote_address", "user_agent", "detail", "before",        "after"};
+    "at", "listener", "kind", "request_id", "identity_kind",
+    "identity_id", "cert_fingerprint", "account_id", "method", "path",
+    "status", "bytes_in", "bytes_out", "duration_ms", "error_code",
+    "remote_address", "user_agent", "detail", "before", "after"};
 
 CopyField Text(const std::string& value) { return {AuditSafeText(value), false}; }
 CopyField OptionalText(const std::string& value) {
   return value.empty() ? CopyField{{}, true} : CopyField{AuditSafeText(value), false};
 }
 CopyField Number(long long value) { return {std::to_string(value), false}; }
-// JSON documents come from PostgreSQL or nlohmann: valid already, and not to be escaped.
+// JSON documents come from PostgreSQL's to_jsonb or nlohmann: valid UTF-8 without NUL already.
 CopyField OptionalJson(const std::string& text) { return text.empty() ? CopyField{{}, true} : CopyField{text, false}; }
 
 std::array<CopyField, kColumns.size()> Row(const AuditEntry& e) {
