@@ -23,6 +23,7 @@
 #include "tests/support/temp_postgres.hpp"
 #include "tools/report_writer.hpp"
 #include "tools/sample_device.hpp"
+#include "tools/simulated_printer.hpp"
 #include "tools/zip_writer.hpp"
 
 #include <nlohmann/json.hpp>
@@ -81,15 +82,6 @@ Options ParseOptions(int argc, char** argv) {
           std::stoi(flags.at("warmup-seconds"))};
 }
 
-std::string NewUuid(std::mt19937_64& random) {
-  const std::uint64_t a = random(), b = random();
-  char text[40];
-  std::snprintf(text, sizeof text, "%08x-%04x-4%03x-a%03x-%012llx", static_cast<unsigned>(a >> 32),
-                static_cast<unsigned>(a >> 16) & 0xffff, static_cast<unsigned>(a) & 0xfff,
-                static_cast<unsigned>(b >> 48) & 0xfff, static_cast<unsigned long long>(b & 0xffffffffffffULL));
-  return text;
-}
-
 struct Client {
   testing::CertKeyPaths files;
   bool agent = false;
@@ -98,7 +90,7 @@ struct Client {
 
 std::string Payload(const Client& client, int devices, std::int64_t sequence, std::mt19937_64& random) {
   protocol::Report report;
-  report.id = NewUuid(random);
+  report.id = fleetcomm::tools::RandomUuid(random);
   char generated[32];
   std::snprintf(generated, sizeof generated, "2026-11-24T%02d:%02d:%02dZ", static_cast<int>((sequence / 3600) % 24),
                 static_cast<int>((sequence / 60) % 60), static_cast<int>(sequence % 60));

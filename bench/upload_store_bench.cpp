@@ -11,32 +11,17 @@
 #include "storage/uploads.hpp"
 #include "tests/support/temp_postgres.hpp"
 #include "tools/sample_device.hpp"
+#include "tools/simulated_printer.hpp"
 
 #include <pqxx/pqxx>
 
 #include <chrono>
 #include <cstdio>
-#include <fstream>
 #include <random>
-#include <sstream>
-#include <unistd.h>
 
 namespace storage = fleetcomm::storage;
 namespace protocol = fleetcomm::protocol;
 using Clock = std::chrono::steady_clock;
-
-namespace {
-
-std::string Uuid(std::mt19937_64& random) {
-  const std::uint64_t a = random(), b = random();
-  char text[40];
-  std::snprintf(text, sizeof text, "%08x-%04x-4%03x-a%03x-%012llx", static_cast<unsigned>(a >> 32),
-                static_cast<unsigned>(a >> 16) & 0xffff, static_cast<unsigned>(a) & 0xfff,
-                static_cast<unsigned>(b >> 48) & 0xfff, static_cast<unsigned long long>(b & 0xffffffffffffULL));
-  return text;
-}
-
-}  // namespace
 
 int main(int argc, char** argv) try {
   const auto flags = fleetcomm::bench::ParseFlags(argc, argv, {{"batch", "16"}, {"uploads", "3000"}, {"senders", "64"}});
@@ -63,7 +48,8 @@ int main(int argc, char** argv) try {
   reports.reserve(static_cast<std::size_t>(total));
   const std::string zip(2000, 'z');
   for (int i = 0; i < total; ++i) {
-    auto report = fleetcomm::tools::SampleDeviceReport(Uuid(random), "STORE" + std::to_string(i % senders), 1000 + i);
+    auto report = fleetcomm::tools::SampleDeviceReport(fleetcomm::tools::RandomUuid(random),
+                                                       "STORE" + std::to_string(i % senders), 1000 + i);
     char generated[32];
     std::snprintf(generated, sizeof generated, "2026-11-24T%02d:%02d:%02dZ", (i / 3600) % 24, (i / 60) % 60, i % 60);
     report.generated_at = generated;
