@@ -14,11 +14,17 @@
 #include <thread>
 
 namespace fleetcomm::testing {
-namespace {
 
-[[noreturn]] void ThrowErrno(const std::string& what) {
-  throw std::system_error(errno, std::generic_category(), what);
+void ThrowErrno(const std::string& what) { throw std::system_error(errno, std::generic_category(), what); }
+
+std::vector<char*> ExecArray(std::vector<std::string>& strings) {
+  std::vector<char*> pointers;
+  for (auto& text : strings) pointers.push_back(text.data());
+  pointers.push_back(nullptr);
+  return pointers;
 }
+
+namespace {
 
 std::string ReadFd(int fd) {
   std::string text;

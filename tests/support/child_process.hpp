@@ -6,8 +6,15 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace fleetcomm::testing {
+
+// Throws std::system_error for errno, naming `what`.
+[[noreturn]] void ThrowErrno(const std::string& what);
+
+// execve's argv or envp: pointers into `strings`, then null. `strings` must outlive it.
+std::vector<char*> ExecArray(std::vector<std::string>& strings);
 
 // Forks and execs argv[0] with `env`. In the child: default signal dispositions and an
 // empty mask (both survive exec, and servers must see SIGTERM/SIGHUP), fds 0/1/2 from the

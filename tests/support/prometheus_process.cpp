@@ -25,20 +25,8 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-[[noreturn]] void ThrowErrno(const std::string& what) {
-  throw std::system_error(errno, std::generic_category(), what);
-}
-
-// execve's argv: pointers into `storage`, then null.
-std::vector<char*> ArgvOf(std::vector<std::string>& storage) {
-  std::vector<char*> argv;
-  for (auto& arg : storage) argv.push_back(arg.data());
-  argv.push_back(nullptr);
-  return argv;
-}
-
 pid_t Start(std::vector<std::string> args, int out_fd, int err_fd) {
-  return SpawnWithoutInput(ArgvOf(args).data(), environ, out_fd, err_fd);
+  return SpawnWithoutInput(ExecArray(args).data(), environ, out_fd, err_fd);
 }
 
 std::string PercentEncoded(const std::string& text) {
@@ -70,7 +58,7 @@ std::string FindProgram(const std::string& program) {
 
 CommandOutput RunProgram(const std::vector<std::string>& argv, std::chrono::milliseconds timeout) {
   std::vector<std::string> storage = argv;
-  return RunToCompletion(ArgvOf(storage).data(), environ, timeout);
+  return RunToCompletion(ExecArray(storage).data(), environ, timeout);
 }
 
 PrometheusProcess::PrometheusProcess(const std::string& binary, const std::string& dir, const std::string& target,

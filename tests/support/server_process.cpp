@@ -30,10 +30,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-[[noreturn]] void ThrowErrno(const std::string& what) {
-  throw std::system_error(errno, std::generic_category(), what);
-}
-
 std::string ReadAll(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   std::ostringstream text;
@@ -80,10 +76,8 @@ struct ExecSpec {
       if (std::strncmp(*entry, "FLEETCOMM_", 10) != 0) env_storage.emplace_back(*entry);
     }
     env_storage.insert(env_storage.end(), environment.begin(), environment.end());
-    for (auto& a : argv_storage) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    for (auto& e : env_storage) env.push_back(e.data());
-    env.push_back(nullptr);
+    argv = ExecArray(argv_storage);
+    env = ExecArray(env_storage);
   }
 };
 

@@ -48,10 +48,6 @@ struct CommandResult {
   std::string output;  // stdout and stderr, interleaved
 };
 
-[[noreturn]] void ThrowErrno(const std::string& what) {
-  throw std::system_error(errno, std::generic_category(), what);
-}
-
 std::string JoinArgs(const std::vector<std::string>& argv) {
   std::string out;
   for (const auto& a : argv) {
@@ -73,9 +69,8 @@ CommandResult RunCommand(const std::vector<std::string>& argv, const std::string
     ThrowErrno("open /dev/null");
   }
 
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
+  std::vector<std::string> arg_storage = argv;
+  const std::vector<char*> args = ExecArray(arg_storage);
   // Our PG* variables (PGDATA, PGPORT, PGHOST, ...) must not steer initdb or pg_ctl.
   std::vector<std::string> env_storage;
   for (char** e = environ; *e != nullptr; ++e) {
@@ -84,9 +79,7 @@ CommandResult RunCommand(const std::vector<std::string>& argv, const std::string
     env_storage.emplace_back(entry);
   }
   env_storage.emplace_back("LC_ALL=C");
-  std::vector<char*> env;
-  for (auto& e : env_storage) env.push_back(e.data());
-  env.push_back(nullptr);
+  const std::vector<char*> env = ExecArray(env_storage);
 
   pid_t pid = -1;
   try {
