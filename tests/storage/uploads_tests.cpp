@@ -38,6 +38,12 @@ std::string ActiveDevice(pqxx::connection& conn, const std::string& account, con
   return outcome.device.id;
 }
 
+// A device that uploads directly, active, registered with a fingerprint of 64 `fingerprint`s.
+storage::UploadSender DirectSender(pqxx::connection& conn, const std::string& account, const std::string& serial,
+                                   char fingerprint) {
+  return {storage::ClientKind::kDevice, ActiveDevice(conn, account, serial, std::string(64, fingerprint)), account};
+}
+
 std::string NewAgent(pqxx::connection& conn, const std::string& account, const std::string& agent_id) {
   pqxx::work tx(conn);
   const std::string key = tx.exec1("INSERT INTO registration_keys (account_id, key_sha256) VALUES ('" + account +
@@ -199,10 +205,8 @@ TEST_CASE("uploads: a group commit answers each upload as if alone, duplicates a
           "[uploads][group_commit]") {
   pqxx::connection conn(TempPostgres::Instance().CreateDatabase());
   const std::string account = NewAccount(conn);
-  const storage::UploadSender one{storage::ClientKind::kDevice, ActiveDevice(conn, account, "XRX1", std::string(64, 'b')),
-                                  account};
-  const storage::UploadSender two{storage::ClientKind::kDevice, ActiveDevice(conn, account, "XRX2", std::string(64, 'c')),
-                                  account};
+  const storage::UploadSender one = DirectSender(conn, account, "XRX1", 'b');
+  const storage::UploadSender two = DirectSender(conn, account, "XRX2", 'c');
   const auto first_report = DeviceReport("5d1c3f7e-0d2a-4c53-9a57-5e5b0f1f2a10", "XRX1");
   const auto second_report = DeviceReport("6e2d4f8a-1e3b-4d64-8b68-6f6c1f2f3b21", "XRX2", 2000);
   const auto first = Upload(one, first_report, 'x');
@@ -232,8 +236,7 @@ TEST_CASE("uploads: a group commit answers each upload as if alone, duplicates a
 TEST_CASE("uploads: an upload that fails a group commit fails alone; the others are stored", "[uploads][group_commit]") {
   pqxx::connection conn(TempPostgres::Instance().CreateDatabase());
   const std::string account = NewAccount(conn);
-  const storage::UploadSender one{storage::ClientKind::kDevice, ActiveDevice(conn, account, "XRX1", std::string(64, 'b')),
-                                  account};
+  const storage::UploadSender one = DirectSender(conn, account, "XRX1", 'b');
   // A sender whose account does not exist breaks a foreign key inside the shared transaction.
   const storage::UploadSender broken{storage::ClientKind::kDevice, one.id, "ac_missing"};
   const auto good_report = DeviceReport("5d1c3f7e-0d2a-4c53-9a57-5e5b0f1f2a10", "XRX1");
@@ -282,8 +285,7 @@ TEST_CASE("uploads: two uploads of one device in a group commit store both readi
           "[uploads][group_commit]") {
   pqxx::connection conn(TempPostgres::Instance().CreateDatabase());
   const std::string account = NewAccount(conn, true);
-  const storage::UploadSender one{storage::ClientKind::kDevice, ActiveDevice(conn, account, "XRX1", std::string(64, 'b')),
-                                  account};
+  const storage::UploadSender one = DirectSender(conn, account, "XRX1", 'b');
   // The newer report comes first in the batch: applied in turn, the older one would not
   // replace its snapshot either.
   auto newer_report = DeviceReport("1a1c3f7e-0d2a-4c53-9a57-5e5b0f1f2a10", "XRX1", 2000);
@@ -330,8 +332,7 @@ TEST_CASE("uploads: a group commit replays uploads stored before it and refuses 
   pqxx::connection conn(TempPostgres::Instance().CreateDatabase());
   const std::string account = NewAccount(conn);
   NewAgent(conn, account, "ag_one");
-  const storage::UploadSender one{storage::ClientKind::kDevice, ActiveDevice(conn, account, "XRX1", std::string(64, 'b')),
-                                  account};
+  const storage::UploadSender one = DirectSender(conn, account, "XRX1", 'b');
   const storage::UploadSender agent{storage::ClientKind::kAgent, "ag_one", account};
   const auto stored_report = DeviceReport("3c1c3f7e-0d2a-4c53-9a57-5e5b0f1f2a10", "XRX1");
   const auto first = Upload(one, stored_report, 'x');
@@ -371,10 +372,8 @@ TEST_CASE("uploads: an upload failing the batch's row statement is stored alone 
           "[uploads][group_commit]") {
   pqxx::connection conn(TempPostgres::Instance().CreateDatabase());
   const std::string account = NewAccount(conn);
-  const storage::UploadSender one{storage::ClientKind::kDevice, ActiveDevice(conn, account, "XRX1", std::string(64, 'b')),
-                                  account};
-  const storage::UploadSender two{storage::ClientKind::kDevice, ActiveDevice(conn, account, "XRX2", std::string(64, 'c')),
-                                  account};
+  const storage::UploadSender one = DirectSender(conn, account, "XRX1", 'b');
+  const storage::UploadSender two = DirectSender(conn, account, "XRX2", 'c');
   const auto good_report = DeviceReport("5e1c3f7e-0d2a-4c53-9a57-5e5b0f1f2a10", "XRX1");
   auto bad_report = DeviceReport("6f2d4f8a-1e3b-4d64-8b68-6f6c1f2f3b21", "XRX2");
   bad_report.devices[0].counters->items[0].value = -1;  // breaks CHECK (value >= 0) in the shared statement
