@@ -61,36 +61,46 @@ LANGUAGE sql STABLE AS $$
     ) ends ORDER BY id DESC LIMIT 1
 $$;
 
--- Drops the monthly seal partitions that end before `cutoff`, after recording the last seal
--- they hold; returns how many partitions went (none when they are not the chain's head).
-CREATE FUNCTION fleetcomm_trim_audit_seals(cutoff timestamptz) RETURNS integer LANGUAGE plpgsql AS $$
+-- The monthly partitions of `parent` (named parent_YYYYMM) that end by `cutoff`: one rule for
+-- every retention drop.
+CREATE FUNCTION fleetcomm_month_partitions_ending_by(parent text, cutoff timestamptz) RETURNS SETOF regclass
+LANGUAGE sql STABLE AS $$
+    SELECT c.oid::regclass FROM pg_inherits i
+    JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent
+    WHERE p.relname = parent AND c.relname ~ ('^' || parent || '_[0-9]{6}$')
+      AND (to_date(right(c.relname, 6), 'YYYYMM') + interval '1 month') <= cutoff
+$$;
+
+CREATE OR REPLACE FUNCTION fleetcomm_drop_month_partitions_before(parent text, cutoff timestamptz)
+RETURNS integer LANGUAGE plpgsql AS $$
 DECLARE
-    part record;
+    part regclass;
     dropped integer := 0;
-    parts regclass[] := '{}';
-    last_dropped bigint;
 BEGIN
-    FOR part IN
-        SELECT c.oid, c.relname FROM pg_inherits i
-        JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent
-        WHERE p.relname = 'audit_seals' AND c.relname ~ '^audit_seals_[0-9]{6}$'
-    LOOP
-        IF (to_date(right(part.relname, 6), 'YYYYMM') + interval '1 month') <= cutoff THEN
-            parts := parts || part.oid::regclass;
-        END IF;
-    END LOOP;
-    SELECT max(id) INTO last_dropped FROM audit_seals WHERE tableoid = ANY(parts::oid[]);
-    -- Only a head of the chain goes: an older seal elsewhere (the DEFAULT partition, when the
-    -- months were not prepared in time) would leave a hole that verify must report.
-    IF last_dropped IS NULL OR EXISTS (SELECT FROM audit_seals WHERE id <= last_dropped
-                                                              AND NOT tableoid = ANY(parts::oid[])) THEN
-        RETURN 0;
-    END IF;
-    INSERT INTO audit_trims (last_seal_id, last_xid, last_seq, last_hash)
-    SELECT id, last_xid, last_seq, hash FROM audit_seals WHERE id = last_dropped;
-    FOR i IN 1 .. cardinality(parts) LOOP
-        EXECUTE format('DROP TABLE %s', parts[i]);
+    FOR part IN SELECT fleetcomm_month_partitions_ending_by(parent, cutoff) LOOP
+        EXECUTE format('DROP TABLE %s', part);
         dropped := dropped + 1;
     END LOOP;
     RETURN dropped;
+END $$;
+
+-- Drops the monthly seal partitions that end before `cutoff`, after recording the last seal
+-- they hold; returns how many partitions went (none when their seals are not the chain's
+-- head).
+CREATE FUNCTION fleetcomm_trim_audit_seals(cutoff timestamptz) RETURNS integer LANGUAGE plpgsql AS $$
+DECLARE
+    parts regclass[] := ARRAY(SELECT fleetcomm_month_partitions_ending_by('audit_seals', cutoff));
+    last_dropped bigint;
+BEGIN
+    SELECT max(id) INTO last_dropped FROM audit_seals WHERE tableoid = ANY(parts::oid[]);
+    IF last_dropped IS NOT NULL THEN
+        -- Only a head of the chain goes: an older seal elsewhere (the DEFAULT partition, when
+        -- the months were not prepared in time) would leave a hole that verify must report.
+        IF EXISTS (SELECT FROM audit_seals WHERE id <= last_dropped AND NOT tableoid = ANY(parts::oid[])) THEN
+            RETURN 0;
+        END IF;
+        INSERT INTO audit_trims (last_seal_id, last_xid, last_seq, last_hash)
+        SELECT id, last_xid, last_seq, hash FROM audit_seals WHERE id = last_dropped;
+    END IF;
+    RETURN fleetcomm_drop_month_partitions_before('audit_seals', cutoff);
 END $$;

@@ -135,8 +135,7 @@ StorageResult<SealResult> SealAuditEntries(pqxx::connection_base& conn, int max_
     const auto horizon = tx.exec("SELECT pg_snapshot_xmin(pg_current_snapshot())::text")[0][0].as<std::string>();
     // Walk (xid, seq) in index order up to the LIMIT. With a young partition's statistics the
     // planner otherwise reads and sorts every unsealed row for each seal.
-    tx.exec("SET LOCAL enable_bitmapscan = off");
-    tx.exec("SET LOCAL enable_seqscan = off");
+    tx.exec("SET LOCAL enable_bitmapscan = off; SET LOCAL enable_seqscan = off");
     while (result.seals < max_seals) {
       const auto sealed = tx.exec_params(kSealNext, horizon, max_entries);
       if (sealed.empty()) break;

@@ -361,7 +361,7 @@ TEST_CASE("audit: retention drops old seals a month after their entries; the cha
           "[audit][retention]") {
   pqxx::connection conn(TempPostgres::Instance().CreateDatabase());
   pqxx::nontransaction(conn).exec(
-      "SELECT fleetcomm_ensure_month_partitions(t, '2025-01-01', '2025-01-01') FROM unnest(ARRAY['audit_entries', "
+      "SELECT fleetcomm_ensure_month_partitions(t, '2025-01-01', '2025-03-01') FROM unnest(ARRAY['audit_entries', "
       "'audit_seals']) AS t");
   std::vector<AuditEntry> january;
   for (int i = 0; i < 6; ++i) {
@@ -379,6 +379,11 @@ TEST_CASE("audit: retention drops old seals a month after their entries; the cha
   CHECK(QueryNumber(conn, "SELECT count(*) FROM audit_seals") == 0);
   CHECK(QueryNumber(conn, "SELECT count(*) FROM audit_entries") == 0);
   CHECK(QueryNumber(conn, "SELECT last_seal_id FROM audit_trims") == 2);
+  CHECK(QueryNumber(conn, "SELECT count(*) FROM pg_class WHERE relname = 'audit_seals_202503'") == 0);  // empty, gone too
+  // A month without a seal goes on its own, and records nothing.
+  pqxx::nontransaction(conn).exec("SELECT fleetcomm_ensure_month_partitions('audit_seals', '2025-04-01', '2025-04-01')");
+  CHECK(QueryNumber(conn, "SELECT fleetcomm_trim_audit_seals('2025-06-01T00:00:00Z')") == 1);
+  CHECK(QueryNumber(conn, "SELECT count(*) FROM audit_trims") == 1);
 
   const auto empty = Verify(conn);
   CHECK_FALSE(empty.first_break);
