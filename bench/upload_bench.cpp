@@ -1,10 +1,10 @@
 // Upload throughput of the real binary over real mTLS keep-alive connections, against a
 // throwaway PostgreSQL (synchronous_commit on: every 201 is durable). Prints uploads/s,
 // devices/s, stored rows/s, latency percentiles and uploads per group-commit transaction,
-// with the audit log on and off (each round runs both, on a fresh server and database each;
-// the medians are compared). With --meter-billing 1 the account bills meter reads: after
-// the run it prints the pipeline lag (upload commit to meter reads committed, per job) and
-// how long the backlog took to drain. With --feed-items N it then adds N meter reads and
+// the server's and PostgreSQL's CPU per upload, with the audit log on and off (each round
+// runs both, on a fresh server and database each; the medians are compared). With
+// --meter-billing 1 the account bills meter reads: after the run it prints the pipeline lag
+// (upload commit to meter reads committed, per job) and how long the backlog took to drain. With --feed-items N it then adds N meter reads and
 // reads the whole meter-reads feed as one consumer: items/s.
 //
 //   fleetcomm-upload-bench [--devices-per-report 1|100] [--connections 16] [--seconds 10]
@@ -229,9 +229,11 @@ Figures Measure(const Options& options, bool audit) {
     pqxx::nontransaction(conn).exec("ANALYZE");
   }
   const long long rows_before = StoredRows(fleetcomm.database);
+  const auto cpu_before = fleetcomm::bench::SampleCpu(fleetcomm);
   const auto started = Clock::now();
   drive(started + std::chrono::seconds(options.seconds), true);
   const double elapsed = std::chrono::duration<double>(Clock::now() - started).count();
+  const auto cpu_after = fleetcomm::bench::SampleCpu(fleetcomm);
   const long long rows = StoredRows(fleetcomm.database) - rows_before;
   std::vector<double> all;
   for (auto& part : latencies) all.insert(all.end(), part.begin(), part.end());
@@ -241,11 +243,12 @@ Figures Measure(const Options& options, bool audit) {
               audit ? "on" : "off", options.devices_per_report, options.connections, options.pool, options.writers,
               options.batch_max, elapsed, payloads[0][0].size());
   std::printf("uploads/s=%.0f devices/s=%.0f rows/s=%.0f failures=%lld p50_ms=%.2f p99_ms=%.2f uploads/transaction=%.1f "
-              "uploads/commit=%.1f\n",
+              "uploads/commit=%.1f%s\n",
               static_cast<double>(uploads) / elapsed,
               static_cast<double>(uploads) * options.devices_per_report / elapsed, static_cast<double>(rows) / elapsed,
               failures.load(), fleetcomm::bench::Percentile(all, 0.5), fleetcomm::bench::Percentile(all, 0.99),
-              MeanBatch(fleetcomm), UploadsPerCommit(fleetcomm.database));
+              MeanBatch(fleetcomm), UploadsPerCommit(fleetcomm.database),
+              fleetcomm::bench::CpuPerOperation(cpu_before, cpu_after, static_cast<double>(uploads)).c_str());
   if (!first_failure.empty()) {
     std::printf("first failure: %s\n", first_failure.substr(0, 300).c_str());
     // The server's own account of it (log lines at warn and above).
