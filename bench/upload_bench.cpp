@@ -4,8 +4,9 @@
 // the server's and PostgreSQL's CPU per upload, with the audit log on and off (each round
 // runs both, on a fresh server and database each; the medians are compared). With
 // --meter-billing 1 the account bills meter reads: after the run it prints the pipeline lag
-// (upload commit to meter reads committed, per job) and how long the backlog took to drain. With --feed-items N it then adds N meter reads and
-// reads the whole meter-reads feed as one consumer: items/s.
+// (upload commit to meter reads committed, per job) and how long the backlog took to drain.
+// With --feed-items N it then adds N meter reads and reads the whole meter-reads feed as one
+// consumer: items/s.
 //
 //   fleetcomm-upload-bench [--devices-per-report 1|100] [--connections 16] [--seconds 10]
 //                          [--pool 10] [--threads 0] [--writers 3] [--batch-max 64]
