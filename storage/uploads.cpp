@@ -123,12 +123,17 @@ const PreparedSql& StoreRowsStatement() {
   return statement;
 }
 
+// Per device named, its faults past the newest 40 (ties in time: the greater code is newer),
+// read backwards from the primary key (device_id, at, code): a few index probes per device,
+// where `device_id = ANY($1)` compared every fault row with every element of the array.
 constexpr PreparedSql kPruneFaults{"upload_prune_faults", R"SQL(
 DELETE FROM device_faults f USING (
-  SELECT device_id, at, code, row_number() OVER (PARTITION BY device_id ORDER BY at DESC, code) AS position
-  FROM device_faults WHERE device_id = ANY($1::text[])
-) ranked
-WHERE ranked.position > 40 AND f.device_id = ranked.device_id AND f.at = ranked.at AND f.code = ranked.code
+  SELECT old.device_id, old.at, old.code
+  FROM unnest($1::text[]) AS named(device_id)
+  CROSS JOIN LATERAL (SELECT device_id, at, code FROM device_faults
+                      WHERE device_id = named.device_id ORDER BY at DESC, code DESC OFFSET 40) old
+) beyond
+WHERE f.device_id = beyond.device_id AND f.at = beyond.at AND f.code = beyond.code
 )SQL"};
 
 constexpr PreparedSql kPolicyEvents{"upload_policy_events",
