@@ -3,6 +3,7 @@
 #include "storage/db_task.hpp"
 #include "storage/prepared.hpp"
 #include "storage/device_events.hpp"
+#include "storage/json_text.hpp"
 
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
@@ -13,18 +14,6 @@ namespace fleetcomm::storage {
 namespace {
 
 using nlohmann::json;
-
-// Only accounts that subscribe get a job, so the flags in force when the upload arrived
-// decide; a pipeline with nothing to look at gets no job.
-constexpr PreparedSql kEnqueue{"pipeline_enqueue", R"SQL(
-INSERT INTO pipeline_jobs (pipeline, upload_id, account_id, devices)
-SELECT p.pipeline, $1, a.id, p.devices
-FROM accounts a
-CROSS JOIN (VALUES ('meter_reads', $3::jsonb), ('supplies', $4::jsonb), ('diagnostics', $5::jsonb)) AS p(pipeline, devices)
-WHERE a.id = $2 AND jsonb_array_length(p.devices) > 0
-  AND CASE p.pipeline WHEN 'meter_reads' THEN a.meter_billing WHEN 'supplies' THEN a.supplies_contract ELSE true END
-ON CONFLICT (pipeline, upload_id) DO NOTHING
-)SQL"};
 
 // A share of the due jobs, by the first device of each job (an agent lists its devices in the
 // same order in every report, so its uploads fall into one share): the workers of one runner
@@ -51,8 +40,9 @@ constexpr PreparedSql kFinishedAll{"pipeline_finished_all", "UPDATE pipeline_job
 constexpr PreparedSql kFailed{"pipeline_failed", "UPDATE pipeline_jobs SET attempts = attempts + 1, last_error = $2, "
     "run_after = now() + make_interval(secs => $3) WHERE id = $1"};
 
-// Several uploads' jobs in one statement, in batch order, each upload's exactly as kEnqueue
-// would write them.
+// The jobs of one or more uploads, in batch order. Only accounts that subscribe get a job,
+// so the flags in force when the upload arrived decide; a pipeline with nothing to look at
+// gets no job.
 constexpr PreparedSql kEnqueueBatch{"pipeline_enqueue_batch", R"SQL(
 INSERT INTO pipeline_jobs (pipeline, upload_id, account_id, devices)
 SELECT p.pipeline, w.upload_id, a.id, p.devices
@@ -67,46 +57,65 @@ ORDER BY w.ord, p.n
 ON CONFLICT (pipeline, upload_id) DO NOTHING
 )SQL"};
 
-struct WorkDocuments {
-  json counters = json::array(), supplies = json::array(), diagnostics = json::array();
-};
+bool HasWork(const protocol::Report& report, const std::map<std::size_t, std::string>& bound) {
+  return std::any_of(bound.begin(), bound.end(), [&report](const auto& entry) {
+    const auto& device = report.devices[entry.first];
+    return (device.counters && !device.counters->items.empty()) || !device.supplies.empty() || device.status ||
+           !device.faults.empty();
+  });
+}
 
-// What each pipeline's job of one upload names: the devices and what the step needs of them.
-WorkDocuments Work(const protocol::Report& report, const std::map<std::size_t, std::string>& bound) {
-  WorkDocuments work;
+// What each pipeline's job of one upload names: the devices and what the step needs of them,
+// as the keys "counters", "supplies" and "diagnostics" of the upload's object.
+void WriteWork(JsonText& out, const protocol::Report& report, const std::map<std::size_t, std::string>& bound) {
+  // The readings' full keys, so that a step finds them by primary key however many readings
+  // of other counters and times the device has.
+  out.Key("counters").BeginArray();
   for (const auto& [index, device_id] : bound) {
     const auto& device = report.devices[index];
-    // The readings' full keys, so that a step finds them by primary key however many readings
-    // of other counters and times the device has.
-    if (device.counters && !device.counters->items.empty()) {
-      json names = json::array();
-      for (const auto& counter : device.counters->items) names.push_back(counter.name);
-      work.counters.push_back({{"device_id", device_id},
-                          {"read_at", device.counters->read_at.value_or(report.generated_at)},
-                          {"counters", std::move(names)}});
-    }
-    // Supply readings are stored at the report's time.
-    if (!device.supplies.empty()) {
-      json indexes = json::array();
-      for (const auto& supply : device.supplies) indexes.push_back(supply.index);
-      work.supplies.push_back({{"device_id", device_id}, {"read_at", report.generated_at}, {"indexes", std::move(indexes)}});
-    }
-    if (device.status || !device.faults.empty()) {
-      // The alerts travel in the job: the device's snapshot may be replaced by a later
-      // report before the step runs. No Status element: alerts unknown, not all cleared.
-      json alerts = nullptr;
-      if (device.status) {
-        alerts = json::object();
-        for (const auto& alert : device.status->alerts) {
-          alerts[alert.code] = {{"severity", alert.severity},
-                                {"description", alert.description ? json(*alert.description) : json(nullptr)},
-                                {"at", alert.at ? json(*alert.at) : json(nullptr)}};
-        }
-      }
-      work.diagnostics.push_back({{"device_id", device_id}, {"generated_at", report.generated_at}, {"alerts", alerts}});
-    }
+    if (!device.counters || device.counters->items.empty()) continue;
+    out.BeginObject()
+        .Field("device_id", device_id)
+        .Field("read_at", device.counters->read_at ? *device.counters->read_at : report.generated_at)
+        .Key("counters")
+        .BeginArray();
+    for (const auto& counter : device.counters->items) out.Value(counter.name);
+    out.EndArray().EndObject();
   }
-  return work;
+  // Supply readings are stored at the report's time.
+  out.EndArray().Key("supplies").BeginArray();
+  for (const auto& [index, device_id] : bound) {
+    const auto& device = report.devices[index];
+    if (device.supplies.empty()) continue;
+    out.BeginObject().Field("device_id", device_id).Field("read_at", report.generated_at).Key("indexes").BeginArray();
+    for (const auto& supply : device.supplies) out.Value(supply.index);
+    out.EndArray().EndObject();
+  }
+  out.EndArray().Key("diagnostics").BeginArray();
+  for (const auto& [index, device_id] : bound) {
+    const auto& device = report.devices[index];
+    if (!device.status && device.faults.empty()) continue;
+    // The alerts travel in the job: the device's snapshot may be replaced by a later
+    // report before the step runs. No Status element: alerts unknown, not all cleared.
+    // Keyed by code: of one code sent twice, jsonb keeps the last.
+    out.BeginObject().Field("device_id", device_id).Field("generated_at", report.generated_at).Key("alerts");
+    if (!device.status) {
+      out.Value(nullptr);
+    } else {
+      out.BeginObject();
+      for (const auto& alert : device.status->alerts) {
+        out.Key(alert.code)
+            .BeginObject()
+            .Field("severity", alert.severity)
+            .Field("description", alert.description)
+            .Field("at", alert.at)
+            .EndObject();
+      }
+      out.EndObject();
+    }
+    out.EndObject();
+  }
+  out.EndArray();
 }
 
 std::string BigintArrayLiteral(const std::vector<PipelineJob>& jobs) {
@@ -119,23 +128,23 @@ std::string BigintArrayLiteral(const std::vector<PipelineJob>& jobs) {
 
 void EnqueuePipelineWork(pqxx::transaction_base& tx, const std::string& upload_id, const std::string& account_id,
                          const protocol::Report& report, const std::map<std::size_t, std::string>& bound) {
-  const WorkDocuments work = Work(report, bound);
-  if (work.counters.empty() && work.supplies.empty() && work.diagnostics.empty()) return;
-  ExecPrepared(tx, kEnqueue, upload_id, account_id, work.counters.dump(), work.supplies.dump(), work.diagnostics.dump());
+  EnqueuePipelineWork(tx, std::vector<UploadWork>{{upload_id, account_id, &report, &bound}});
 }
 
 void EnqueuePipelineWork(pqxx::transaction_base& tx, const std::vector<UploadWork>& uploads) {
-  json input = json::array();
+  JsonText input;
+  input.BeginArray();
+  bool any = false;
   for (std::size_t i = 0; i < uploads.size(); ++i) {
     const UploadWork& upload = uploads[i];
-    WorkDocuments work = Work(*upload.report, *upload.bound);
-    if (work.counters.empty() && work.supplies.empty() && work.diagnostics.empty()) continue;
-    input.push_back({{"ord", i}, {"upload_id", upload.upload_id}, {"account_id", upload.account_id},
-                     {"counters", std::move(work.counters)}, {"supplies", std::move(work.supplies)},
-                     {"diagnostics", std::move(work.diagnostics)}});
+    if (!HasWork(*upload.report, *upload.bound)) continue;
+    any = true;
+    input.BeginObject().Field("ord", i).Field("upload_id", upload.upload_id).Field("account_id", upload.account_id);
+    WriteWork(input, *upload.report, *upload.bound);
+    input.EndObject();
   }
-  if (input.empty()) return;
-  ExecPrepared(tx, kEnqueueBatch, input.dump());
+  input.EndArray();
+  if (any) ExecPrepared(tx, kEnqueueBatch, input.Text());
 }
 
 std::chrono::seconds RetryDelay(const PipelineOptions& options, int failures) {

@@ -1,119 +1,125 @@
 #include "storage/report_documents.hpp"
 
 namespace fleetcomm::storage {
-namespace {
 
-using nlohmann::json;
-
-// Absent attributes are JSON null, so that every document of a kind has the same keys.
-template <class T>
-json Optional(const std::optional<T>& value) {
-  return value ? json(*value) : json(nullptr);
+void WriteIdentityDocument(JsonText& out, const protocol::Identity& identity) {
+  out.BeginObject()
+      .Field("firmware", identity.firmware)
+      .Field("install_date", identity.install_date)
+      .Field("location", identity.location)
+      .Field("system_name", identity.system_name)
+      .EndObject();
 }
 
-}  // namespace
-
-json IdentityDocument(const protocol::Identity& identity) {
-  return {{"firmware", Optional(identity.firmware)},
-          {"install_date", Optional(identity.install_date)},
-          {"location", Optional(identity.location)},
-          {"system_name", Optional(identity.system_name)}};
-}
-
-json ModulesDocument(const std::vector<protocol::Module>& modules) {
-  json out = json::array();
+void WriteModulesDocument(JsonText& out, const std::vector<protocol::Module>& modules) {
+  out.BeginArray();
   for (const auto& module : modules) {
-    out.push_back({{"name", Optional(module.name)},
-                   {"serial", Optional(module.serial)},
-                   {"firmware", Optional(module.firmware)},
-                   {"install_date", Optional(module.install_date)}});
+    out.BeginObject()
+        .Field("name", module.name)
+        .Field("serial", module.serial)
+        .Field("firmware", module.firmware)
+        .Field("install_date", module.install_date)
+        .EndObject();
   }
-  return out;
+  out.EndArray();
 }
 
-json NetworkDocument(const protocol::Network& network) {
-  return {{"mac", Optional(network.mac)},
-          {"ip", Optional(network.ip)},
-          {"subnet", Optional(network.subnet)},
-          {"dns_name", Optional(network.dns_name)}};
+void WriteNetworkDocument(JsonText& out, const protocol::Network& network) {
+  out.BeginObject()
+      .Field("mac", network.mac)
+      .Field("ip", network.ip)
+      .Field("subnet", network.subnet)
+      .Field("dns_name", network.dns_name)
+      .EndObject();
 }
 
-json PropertiesDocument(const std::vector<protocol::Property>& properties) {
-  json out = json::object();
-  for (const auto& property : properties) out[property.name] = property.value;
-  return out;
+// A property named twice keeps its last value (jsonb keeps the last of duplicate keys).
+void WritePropertiesDocument(JsonText& out, const std::vector<protocol::Property>& properties) {
+  out.BeginObject();
+  for (const auto& property : properties) out.Field(property.name, property.value);
+  out.EndObject();
 }
 
-json StatusDocument(const protocol::Status& status) {
-  json alerts = json::array();
+void WriteStatusDocument(JsonText& out, const protocol::Status& status) {
+  out.BeginObject()
+      .Field("state", status.state)
+      .Field("printer_status", status.printer_status)
+      .Field("uptime_seconds", status.uptime_seconds)
+      .Key("alerts")
+      .BeginArray();
   for (const auto& alert : status.alerts) {
-    alerts.push_back({{"code", alert.code},
-                      {"severity", alert.severity},
-                      {"group", Optional(alert.group)},
-                      {"location", Optional(alert.location)},
-                      {"description", Optional(alert.description)},
-                      {"at", Optional(alert.at)}});
+    out.BeginObject()
+        .Field("code", alert.code)
+        .Field("severity", alert.severity)
+        .Field("group", alert.group)
+        .Field("location", alert.location)
+        .Field("description", alert.description)
+        .Field("at", alert.at)
+        .EndObject();
   }
-  return {{"state", Optional(status.state)},
-          {"printer_status", Optional(status.printer_status)},
-          {"uptime_seconds", Optional(status.uptime_seconds)},
-          {"alerts", std::move(alerts)}};
+  out.EndArray().EndObject();
 }
 
-json SupplyDocument(const protocol::Supply& supply) {
-  return {{"index", supply.index},
-          {"type", Optional(supply.type)},
-          {"colorant", Optional(supply.colorant)},
-          {"description", Optional(supply.description)},
-          {"part_number", Optional(supply.part_number)},
-          {"serial", Optional(supply.serial)},
-          {"unit", Optional(supply.unit)},
-          {"capacity", Optional(supply.capacity)},
-          {"level", Optional(supply.level)},
-          {"state", Optional(supply.state)}};
+void WriteSupplyFields(JsonText& out, const protocol::Supply& supply) {
+  out.Field("index", supply.index)
+      .Field("type", supply.type)
+      .Field("colorant", supply.colorant)
+      .Field("description", supply.description)
+      .Field("part_number", supply.part_number)
+      .Field("serial", supply.serial)
+      .Field("unit", supply.unit)
+      .Field("capacity", supply.capacity)
+      .Field("level", supply.level)
+      .Field("state", supply.state);
 }
 
-json UsageDocument(const std::vector<protocol::UsageItem>& usage) {
-  json out = json::array();
-  for (const auto& item : usage) out.push_back({{"name", item.name}, {"value", item.value}});
-  return out;
+void WriteUsageDocument(JsonText& out, const std::vector<protocol::UsageItem>& usage) {
+  out.BeginArray();
+  for (const auto& item : usage) out.BeginObject().Field("name", item.name).Field("value", item.value).EndObject();
+  out.EndArray();
 }
 
-json HostDocument(const protocol::Host& host) {
-  return {{"dns_name", Optional(host.dns_name)},
-          {"ip", Optional(host.ip)},
-          {"os", Optional(host.os)},
-          {"os_version", Optional(host.os_version)},
-          {"timezone", Optional(host.timezone)},
-          {"ram_total_mb", Optional(host.ram_total_mb)},
-          {"ram_free_mb", Optional(host.ram_free_mb)},
-          {"disk_total_mb", Optional(host.disk_total_mb)},
-          {"disk_free_mb", Optional(host.disk_free_mb)},
-          {"printers_in_scope", Optional(host.printers_in_scope)},
-          {"printers_out_of_scope", Optional(host.printers_out_of_scope)}};
+void WriteHostDocument(JsonText& out, const protocol::Host& host) {
+  out.BeginObject()
+      .Field("dns_name", host.dns_name)
+      .Field("ip", host.ip)
+      .Field("os", host.os)
+      .Field("os_version", host.os_version)
+      .Field("timezone", host.timezone)
+      .Field("ram_total_mb", host.ram_total_mb)
+      .Field("ram_free_mb", host.ram_free_mb)
+      .Field("disk_total_mb", host.disk_total_mb)
+      .Field("disk_free_mb", host.disk_free_mb)
+      .Field("printers_in_scope", host.printers_in_scope)
+      .Field("printers_out_of_scope", host.printers_out_of_scope)
+      .EndObject();
 }
 
-json JobDocument(const protocol::Job& job) {
-  return {{"id", Optional(job.id)},
-          {"document_name", Optional(job.document_name)},
-          {"owner", Optional(job.owner)},
-          {"submitted_at", Optional(job.submitted_at)},
-          {"pages", Optional(job.pages)},
-          {"color_pages", Optional(job.color_pages)},
-          {"duplex", Optional(job.duplex)},
-          {"queue", Optional(job.queue)},
-          {"workstation", Optional(job.workstation)}};
+void WriteJobDocument(JsonText& out, const protocol::Job& job) {
+  out.BeginObject()
+      .Field("id", job.id)
+      .Field("document_name", job.document_name)
+      .Field("owner", job.owner)
+      .Field("submitted_at", job.submitted_at)
+      .Field("pages", job.pages)
+      .Field("color_pages", job.color_pages)
+      .Field("duplex", job.duplex)
+      .Field("queue", job.queue)
+      .Field("workstation", job.workstation)
+      .EndObject();
 }
 
-json PolicyEventDocument(const protocol::PolicyEvent& event) {
-  return {{"at", Optional(event.at)},
-          {"user", Optional(event.user)},
-          {"workstation", Optional(event.workstation)},
-          {"document", Optional(event.document)},
-          {"policy", Optional(event.policy)},
-          {"rule", Optional(event.rule)},
-          {"action_taken", Optional(event.action_taken)},
-          {"cost", Optional(event.cost)}};
+void WritePolicyEventDocument(JsonText& out, const protocol::PolicyEvent& event) {
+  out.BeginObject()
+      .Field("at", event.at)
+      .Field("user", event.user)
+      .Field("workstation", event.workstation)
+      .Field("document", event.document)
+      .Field("policy", event.policy)
+      .Field("rule", event.rule)
+      .Field("action_taken", event.action_taken)
+      .Field("cost", event.cost)
+      .EndObject();
 }
 
 }  // namespace fleetcomm::storage

@@ -244,39 +244,25 @@ std::map<std::size_t, std::string> BindSenderDevice(const NewUpload& upload, con
   return bound;
 }
 
-// Appends `rows` to `into`, each tagged with its upload.
-void AppendTagged(json& into, json& rows, std::size_t ord, const std::string& upload_id,
-                  const std::string* time_key = nullptr, const std::string* time = nullptr) {
-  for (auto& row : rows) {
-    row["ord"] = ord;
-    row["upload_id"] = upload_id;
-    if (time_key != nullptr) row[*time_key] = *time;
-    into.push_back(std::move(row));
-  }
-}
-
 struct BatchRows {
-  json snapshots = json::array(), faults = json::array(), counters = json::array(), supplies = json::array(),
-       usage = json::array(), jobs = json::array(), seen = json::array(), batch = json::array();
+  BatchRows() { seen.BeginArray(); }
+  DeviceRows rows;
+  JsonText seen;
+  json batch = json::array();
   std::string zips;
-  std::vector<std::string> with_faults;
   std::vector<AuditEntry> audit;
 };
 
 void AddUpload(BatchRows& batch, std::size_t ord, const NewUpload& upload, const Claim& claim,
                const UploadOutcome& outcome, const std::map<std::size_t, std::string>& bound) {
-  static const std::string kGenerated = "generated_at", kReceived = "received_at";
-  const std::string& generated = upload.report->generated_at;
-  DeviceRows rows = CollectRows(*upload.report, bound, claim.job_consent);
-  AppendTagged(batch.snapshots, rows.snapshots, ord, outcome.upload_id, &kGenerated, &generated);
-  AppendTagged(batch.faults, rows.faults, ord, outcome.upload_id);
-  AppendTagged(batch.counters, rows.counters, ord, outcome.upload_id);
-  AppendTagged(batch.supplies, rows.supplies, ord, outcome.upload_id, &kGenerated, &generated);
-  AppendTagged(batch.usage, rows.usage, ord, outcome.upload_id, &kGenerated, &generated);
-  AppendTagged(batch.jobs, rows.jobs, ord, outcome.upload_id, &kReceived, &claim.received_at);
-  batch.with_faults.insert(batch.with_faults.end(), rows.with_faults.begin(), rows.with_faults.end());
+  CollectRows(*upload.report, bound, claim.job_consent,
+              {ord, outcome.upload_id, upload.report->generated_at, claim.received_at}, batch.rows);
   for (const auto& entry : bound) {
-    batch.seen.push_back({{"upload_id", outcome.upload_id}, {"device_id", entry.second}, {"received_at", claim.received_at}});
+    batch.seen.BeginObject()
+        .Field("upload_id", outcome.upload_id)
+        .Field("device_id", entry.second)
+        .Field("received_at", claim.received_at)
+        .EndObject();
   }
   batch.batch.push_back({{"upload_id", outcome.upload_id},
                          {"received_at", claim.received_at},
@@ -288,9 +274,12 @@ void AddUpload(BatchRows& batch, std::size_t ord, const NewUpload& upload, const
 }
 
 void StoreBatchRows(pqxx::transaction_base& tx, BatchRows& batch, std::map<std::string, UploadOutcome*>& by_id) {
-  const auto counts = ExecPrepared(tx, StoreBatchStatement(), batch.snapshots.dump(), batch.faults.dump(),
-                                   batch.counters.dump(), batch.supplies.dump(), batch.usage.dump(), batch.jobs.dump(),
-                                   batch.seen.dump(), batch.batch.dump(),
+  DeviceRows& rows = batch.rows;
+  rows.Finish();
+  batch.seen.EndArray();
+  const auto counts = ExecPrepared(tx, StoreBatchStatement(), rows.snapshots.Text(), rows.faults.Text(),
+                                   rows.counters.Text(), rows.supplies.Text(), rows.usage.Text(), rows.jobs.Text(),
+                                   batch.seen.Text(), batch.batch.dump(),
                                    pqxx::binarystring(batch.zips.data(), batch.zips.size()),
                                    AuditEntriesParameter(batch.audit));
   for (const auto& row : counts) {
@@ -301,9 +290,9 @@ void StoreBatchRows(pqxx::transaction_base& tx, BatchRows& batch, std::map<std::
     }
   }
   // After the insert, in a statement of its own: a CTE would not see the new faults.
-  std::sort(batch.with_faults.begin(), batch.with_faults.end());
-  batch.with_faults.erase(std::unique(batch.with_faults.begin(), batch.with_faults.end()), batch.with_faults.end());
-  PruneFaults(tx, batch.with_faults);
+  std::sort(rows.with_faults.begin(), rows.with_faults.end());
+  rows.with_faults.erase(std::unique(rows.with_faults.begin(), rows.with_faults.end()), rows.with_faults.end());
+  PruneFaults(tx, rows.with_faults);
 }
 
 }  // namespace

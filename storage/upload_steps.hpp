@@ -2,6 +2,7 @@
 // The steps of storing an upload that the one-upload path (storage/uploads.cpp) and the
 // group-commit batch (storage/upload_batch.cpp) share, so that both answer alike. Internal to
 // storage/: includes libpqxx.
+#include "storage/json_text.hpp"
 #include "storage/uploads.hpp"
 
 #include <nlohmann/json.hpp>
@@ -31,15 +32,28 @@ std::map<std::size_t, std::string> BindDevices(pqxx::transaction_base& tx, const
 void FillDeviceOutcomes(const NewUpload& upload, const std::map<std::size_t, std::string>& bound,
                         const std::vector<std::string>& reasons, UploadOutcome& outcome);
 
-struct DeviceRows {
-  nlohmann::json snapshots = nlohmann::json::array(), faults = nlohmann::json::array(),
-                 counters = nlohmann::json::array(), supplies = nlohmann::json::array(),
-                 usage = nlohmann::json::array(), jobs = nlohmann::json::array();
+// Each table's rows as the text of a JSON array (rows of several uploads, in a batch).
+// Every row carries its upload's position in the batch (ord), its id and the report's and
+// upload's times: the batch statement reads them, the one-upload statement ignores them.
+class DeviceRows {
+ public:
+  DeviceRows();
+  // Closes the arrays; the texts are then the statement's parameters.
+  void Finish();
+
+  JsonText snapshots, faults, counters, supplies, usage, jobs;
   std::vector<std::string> with_faults;
 };
 
-DeviceRows CollectRows(const protocol::Report& report, const std::map<std::size_t, std::string>& bound,
-                       bool job_consent);
+struct RowTags {
+  std::size_t ord = 0;
+  std::string upload_id;
+  std::string generated_at;
+  std::string received_at;
+};
+
+void CollectRows(const protocol::Report& report, const std::map<std::size_t, std::string>& bound, bool job_consent,
+                 const RowTags& tags, DeviceRows& rows);
 
 // Keeps the newest 40 faults of each device named (after the new ones are inserted).
 void PruneFaults(pqxx::transaction_base& tx, const std::vector<std::string>& device_ids);

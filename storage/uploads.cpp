@@ -212,19 +212,25 @@ std::map<std::size_t, std::string> BindDevices(pqxx::transaction_base& tx, const
       }
     }
   } else if (!devices.empty()) {
-    json input = json::array();
+    JsonText input;
+    input.BeginArray();
     for (std::size_t i = 0; i < devices.size(); ++i) {
       const auto& d = devices[i];
-      input.push_back({{"ord", i},
-                       {"manufacturer", d.manufacturer},
-                       {"serial", d.serial},
-                       {"model", d.model},
-                       {"device_class", d.device_class ? json(*d.device_class) : json(nullptr)},
-                       {"firmware", d.identity && d.identity->firmware ? json(*d.identity->firmware) : json(nullptr)},
-                       {"mac", d.network && d.network->mac ? json(*d.network->mac) : json(nullptr)},
-                       {"disabled_actions", d.disabled_actions}});
+      input.BeginObject()
+          .Field("ord", i)
+          .Field("manufacturer", d.manufacturer)
+          .Field("serial", d.serial)
+          .Field("model", d.model)
+          .Field("device_class", d.device_class)
+          .Field("firmware", d.identity ? d.identity->firmware : std::nullopt)
+          .Field("mac", d.network ? d.network->mac : std::nullopt)
+          .Key("disabled_actions")
+          .BeginArray();
+      for (const auto& action : d.disabled_actions) input.Value(action);
+      input.EndArray().EndObject();
     }
-    for (const auto& row : ExecPrepared(tx, kUpsertAgentDevices, upload.sender.account_id, input.dump())) {
+    input.EndArray();
+    for (const auto& row : ExecPrepared(tx, kUpsertAgentDevices, upload.sender.account_id, input.Text())) {
       const auto index = row[0].as<std::size_t>();
       if (!row[1].is_null()) {
         bound[index] = row[1].as<std::string>();
@@ -246,46 +252,88 @@ void FillDeviceOutcomes(const NewUpload& upload, const std::map<std::size_t, std
   }
 }
 
-DeviceRows CollectRows(const protocol::Report& report, const std::map<std::size_t, std::string>& bound,
-                       bool job_consent) {
-  DeviceRows rows;
+DeviceRows::DeviceRows() {
+  for (JsonText* table : {&snapshots, &faults, &counters, &supplies, &usage, &jobs}) table->BeginArray();
+}
+
+void DeviceRows::Finish() {
+  for (JsonText* table : {&snapshots, &faults, &counters, &supplies, &usage, &jobs}) table->EndArray();
+}
+
+namespace {
+
+JsonText& BeginRow(JsonText& table, const RowTags& tags, const std::string& device_id) {
+  return table.BeginObject().Field("ord", tags.ord).Field("upload_id", tags.upload_id).Field("device_id", device_id);
+}
+
+void WriteSnapshot(JsonText& out, const protocol::Device& d) {
+  out.Key("identity");
+  d.identity ? WriteIdentityDocument(out, *d.identity) : void(out.Value(nullptr));
+  out.Key("modules");
+  WriteModulesDocument(out, d.modules);
+  out.Key("network");
+  d.network ? WriteNetworkDocument(out, *d.network) : void(out.Value(nullptr));
+  out.Key("properties");
+  WritePropertiesDocument(out, d.properties);
+  out.Key("status");
+  d.status ? WriteStatusDocument(out, *d.status) : void(out.Value(nullptr));
+  out.Key("supplies").BeginArray();
+  for (const auto& supply : d.supplies) {
+    out.BeginObject();
+    WriteSupplyFields(out, supply);
+    out.EndObject();
+  }
+  out.EndArray().Key("usage");
+  WriteUsageDocument(out, d.usage);
+}
+
+}  // namespace
+
+void CollectRows(const protocol::Report& report, const std::map<std::size_t, std::string>& bound, bool job_consent,
+                 const RowTags& tags, DeviceRows& rows) {
   for (const auto& [index, device_id] : bound) {
     const auto& d = report.devices[index];
-    json supplies = json::array();
+    BeginRow(rows.snapshots, tags, device_id).Field("generated_at", tags.generated_at);
+    WriteSnapshot(rows.snapshots, d);
+    rows.snapshots.EndObject();
     for (const auto& supply : d.supplies) {
-      json document = SupplyDocument(supply);
-      supplies.push_back(document);
-      document["device_id"] = device_id;
-      rows.supplies.push_back(std::move(document));
+      BeginRow(rows.supplies, tags, device_id).Field("generated_at", tags.generated_at);
+      WriteSupplyFields(rows.supplies, supply);
+      rows.supplies.EndObject();
     }
-    rows.snapshots.push_back({{"device_id", device_id},
-                              {"identity", d.identity ? IdentityDocument(*d.identity) : json(nullptr)},
-                              {"modules", ModulesDocument(d.modules)},
-                              {"network", d.network ? NetworkDocument(*d.network) : json(nullptr)},
-                              {"properties", PropertiesDocument(d.properties)},
-                              {"status", d.status ? StatusDocument(*d.status) : json(nullptr)},
-                              {"supplies", std::move(supplies)},
-                              {"usage", UsageDocument(d.usage)}});
     for (const auto& fault : d.faults) {
-      rows.faults.push_back({{"device_id", device_id}, {"at", fault.at ? json(*fault.at) : json(nullptr)},
-                             {"code", fault.code}, {"component", fault.component ? json(*fault.component) : json(nullptr)},
-                             {"description", fault.description ? json(*fault.description) : json(nullptr)}});
+      BeginRow(rows.faults, tags, device_id)
+          .Field("at", fault.at)
+          .Field("code", fault.code)
+          .Field("component", fault.component)
+          .Field("description", fault.description)
+          .EndObject();
     }
     if (!d.faults.empty()) rows.with_faults.push_back(device_id);
     if (d.counters) {
-      const std::string read_at = d.counters->read_at.value_or(report.generated_at);
+      const std::string& read_at = d.counters->read_at ? *d.counters->read_at : report.generated_at;
       for (const auto& counter : d.counters->items) {
-        rows.counters.push_back({{"device_id", device_id}, {"name", counter.name}, {"read_at", read_at},
-                                 {"value", counter.value},
-                                 {"reset_at", counter.reset_at ? json(*counter.reset_at) : json(nullptr)}});
+        BeginRow(rows.counters, tags, device_id)
+            .Field("name", counter.name)
+            .Field("read_at", read_at)
+            .Field("value", counter.value)
+            .Field("reset_at", counter.reset_at)
+            .EndObject();
       }
     }
-    if (!d.usage.empty()) rows.usage.push_back({{"device_id", device_id}, {"items", UsageDocument(d.usage)}});
+    if (!d.usage.empty()) {
+      BeginRow(rows.usage, tags, device_id).Field("generated_at", tags.generated_at).Key("items");
+      WriteUsageDocument(rows.usage, d.usage);
+      rows.usage.EndObject();
+    }
     if (d.job_log && job_consent) {
-      for (const auto& job : *d.job_log) rows.jobs.push_back({{"device_id", device_id}, {"job", JobDocument(job)}});
+      for (const auto& job : *d.job_log) {
+        BeginRow(rows.jobs, tags, device_id).Field("received_at", tags.received_at).Key("job");
+        WriteJobDocument(rows.jobs, job);
+        rows.jobs.EndObject();
+      }
     }
   }
-  return rows;
 }
 
 void PruneFaults(pqxx::transaction_base& tx, const std::vector<std::string>& device_ids) {
@@ -294,12 +342,13 @@ void PruneFaults(pqxx::transaction_base& tx, const std::vector<std::string>& dev
 
 namespace {
 
-void StoreRows(pqxx::work& tx, const DeviceRows& rows, UploadOutcome& outcome, const std::string& generated_at,
+void StoreRows(pqxx::work& tx, DeviceRows& rows, UploadOutcome& outcome, const std::string& generated_at,
                const std::string& received_at, std::string_view zip, const std::vector<std::string>& device_ids,
                const std::string& audit_entries) {
+  rows.Finish();
   const auto counts =
-      ExecPrepared(tx, StoreRowsStatement(), outcome.upload_id, generated_at, received_at, rows.snapshots.dump(),
-                   rows.faults.dump(), rows.counters.dump(), rows.supplies.dump(), rows.usage.dump(), rows.jobs.dump(),
+      ExecPrepared(tx, StoreRowsStatement(), outcome.upload_id, generated_at, received_at, rows.snapshots.Text(),
+                   rows.faults.Text(), rows.counters.Text(), rows.supplies.Text(), rows.usage.Text(), rows.jobs.Text(),
                    TextArrayLiteral(device_ids), pqxx::binarystring(zip.data(), zip.size()),
                    UploadOutcomeDocument(outcome).dump(), audit_entries);
   for (std::size_t i = 0; i < outcome.rows_stored.size(); ++i) {
@@ -326,14 +375,21 @@ std::vector<std::string> Discarded(const protocol::Report& report, bool job_cons
 void StoreAgent(pqxx::transaction_base& tx, const NewUpload& upload, const std::string& upload_id,
                 const std::string& received_at, bool job_consent) {
   const auto& agent = *upload.report->agent;
-  const std::optional<std::string> host = agent.host ? std::optional(HostDocument(*agent.host).dump()) : std::nullopt;
+  std::optional<std::string> host;
+  if (agent.host) {
+    JsonText document;
+    WriteHostDocument(document, *agent.host);
+    host = document.Text();
+  }
   ExecPrepared(tx, kUpdateAgent, upload.sender.id, agent.product, agent.version,
                  agent.security_mode == protocol::SecurityMode::kLockdown ? "lockdown" : "normal",
                  TextArrayLiteral(agent.disabled_actions), OptionalText(host).get());
   if (job_consent && agent.policy_events && !agent.policy_events->empty()) {
-    json events = json::array();
-    for (const auto& event : *agent.policy_events) events.push_back(PolicyEventDocument(event));
-    ExecPrepared(tx, kPolicyEvents, upload.sender.id, upload_id, received_at, events.dump());
+    JsonText events;
+    events.BeginArray();
+    for (const auto& event : *agent.policy_events) WritePolicyEventDocument(events, event);
+    events.EndArray();
+    ExecPrepared(tx, kPolicyEvents, upload.sender.id, upload_id, received_at, events.Text());
   }
 }
 
@@ -386,8 +442,9 @@ StorageResult<UploadOutcome> StoreUploadIn(pqxx::work& tx, const NewUpload& uplo
   for (const auto& entry : bound) device_ids.push_back(entry.second);
   std::vector<AuditEntry> audit;
   if (upload.audit) audit.push_back(UploadAuditEntry(*upload.audit, outcome));
-  StoreRows(tx, CollectRows(report, bound, job_consent), outcome, report.generated_at, received_at, upload.zip,
-            device_ids, AuditEntriesParameter(audit));
+  DeviceRows rows;
+  CollectRows(report, bound, job_consent, {0, outcome.upload_id, report.generated_at, received_at}, rows);
+  StoreRows(tx, rows, outcome, report.generated_at, received_at, upload.zip, device_ids, AuditEntriesParameter(audit));
   if (upload.sender.kind == ClientKind::kAgent && report.agent) {
     StoreAgent(tx, upload, outcome.upload_id, received_at, job_consent);
   }
