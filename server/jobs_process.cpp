@@ -7,6 +7,7 @@
 #include "server/ops_endpoint.hpp"
 #include "server/pipeline_service.hpp"
 
+#include <algorithm>
 #include <csignal>
 #include <optional>
 #include <pthread.h>
