@@ -7,8 +7,8 @@
 
 namespace fleetcomm::jobs {
 
-PipelineRunner::PipelineRunner(storage::DbPool& pool, PipelineRunnerOptions options, ErrorHandler on_error)
-    : pool_(pool), options_(std::move(options)), on_error_(std::move(on_error)) {
+PipelineRunner::PipelineRunner(storage::DbPool& pool, PipelineRunnerOptions options, PipelineRunnerEvents events)
+    : pool_(pool), options_(std::move(options)), events_(std::move(events)) {
   for (int i = 0; i < options_.workers; ++i) threads_.emplace_back([this, i] { WorkerLoop(i); });
   threads_.emplace_back([this] { SequencerLoop(); });
 }
@@ -42,17 +42,25 @@ void PipelineRunner::WorkerLoop(int worker) {
       std::lock_guard lock(mutex_);
       if (stopping_) return;
     }
-    auto work = [options](pqxx::connection_base& c) { return storage::RunPipelineBatch(c, options); };
+    // Timed on the connection: the wait for it is the pool's metric, not the batch's.
+    std::chrono::duration<double> took{};
+    auto work = [options, &took](pqxx::connection_base& c) {
+      const auto started = std::chrono::steady_clock::now();
+      auto result = storage::RunPipelineBatch(c, options);
+      took = std::chrono::steady_clock::now() - started;
+      return result;
+    };
     auto batch = storage::RunDbBlocking<storage::PipelineBatch>(pool_, std::move(work));
     bool busy = false;
     auto wait = options_.poll_interval;
     if (!batch) {
-      on_error_("pipeline_batch", batch.error().detail);
+      if (events_.error) events_.error("pipeline_batch", batch.error().detail);
       // A database that is down is not asked (nor logged about) more than once a second.
       wait = std::max(wait, std::chrono::milliseconds(1000));
     } else {
       jobs_done_ += static_cast<std::uint64_t>(batch->done);
       jobs_failed_ += static_cast<std::uint64_t>(batch->failed);
+      if (batch->claimed > 0 && events_.batch) events_.batch(*batch, took);
       if (batch->done > 0) {
         {
           std::lock_guard lock(mutex_);
@@ -72,9 +80,10 @@ void PipelineRunner::SequencerLoop() {
     auto work = [](pqxx::connection_base& c) { return storage::SequenceFeeds(c); };
     auto sequenced = storage::RunDbBlocking<storage::SequencedItems>(pool_, std::move(work));
     if (!sequenced) {
-      on_error_("feed_sequencer", sequenced.error().detail);
+      if (events_.error) events_.error("feed_sequencer", sequenced.error().detail);
     } else {
       items_sequenced_ += static_cast<std::uint64_t>(sequenced->items);
+      if (sequenced->items > 0 && events_.sequenced) events_.sequenced(sequenced->items);
       if (sequenced->items >= 50000) continue;  // a backlog: keep numbering
     }
     if (WaitFor(options_.sequence_interval, true)) return;

@@ -36,12 +36,20 @@ struct PipelineRunnerStats {
   std::uint64_t items_sequenced = 0;
 };
 
+// What the runner tells its owner (logs, metrics), on the runner's threads; any may be empty.
+struct PipelineRunnerEvents {
+  // "pipeline_batch" or "feed_sequencer" and the error (already free of secrets).
+  std::function<void(std::string_view what, std::string_view error)> error;
+  // A batch that claimed jobs committed (storage::PipelineBatch::by_pipeline says what it did),
+  // with the time from its claim to its commit.
+  std::function<void(const storage::PipelineBatch& batch, std::chrono::duration<double> took)> batch;
+  // The sequencer numbered `items` (> 0) feed items.
+  std::function<void(long long items)> sequenced;
+};
+
 class PipelineRunner {
  public:
-  // Called with "pipeline_batch" or "feed_sequencer" and the error (already free of secrets).
-  using ErrorHandler = std::function<void(std::string_view what, std::string_view error)>;
-
-  PipelineRunner(storage::DbPool& pool, PipelineRunnerOptions options, ErrorHandler on_error);
+  PipelineRunner(storage::DbPool& pool, PipelineRunnerOptions options, PipelineRunnerEvents events);
   ~PipelineRunner();
   PipelineRunner(const PipelineRunner&) = delete;
   PipelineRunner& operator=(const PipelineRunner&) = delete;
@@ -56,7 +64,7 @@ class PipelineRunner {
 
   storage::DbPool& pool_;
   const PipelineRunnerOptions options_;
-  ErrorHandler on_error_;
+  PipelineRunnerEvents events_;
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   bool stopping_ = false;

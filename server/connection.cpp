@@ -148,7 +148,7 @@ asio::awaitable<void> ServeTlsConnection(asio::ip::tcp::socket socket, ListenerC
     // Inspected once per connection: every request of a keep-alive connection reuses it.
     if (X509* peer = SSL_get0_peer_certificate(stream.native_handle())) {
       info.certificate = auth::InspectClientCertificate(peer);
-      info.agent_certificate = *info.certificate && listener.state.agent_anchor.IssuedDirectly(peer);
+      info.agent_certificate = *info.certificate && listener.state.agent_anchor->IssuedDirectly(peer);
       if (!*info.certificate) {
         Log(LogLevel::kInfo, "client_certificate_refused",
             {{"conn", info.id}, {"remote", info.remote_address}, {"reason", info.certificate->error().detail},

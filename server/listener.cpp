@@ -25,6 +25,22 @@ void ReportSessionEnd(std::exception_ptr error) {
 
 }  // namespace
 
+std::string Describe(const ListenAddress& address) { return address.host + ":" + std::to_string(address.port); }
+
+asio::ip::tcp::acceptor Bind(asio::any_io_executor executor, const ListenAddress& address, const char* setting) {
+  boost::system::error_code ec;
+  const auto ip = asio::ip::make_address(address.host, ec);
+  if (ec) throw ConfigError(std::string(setting) + ": '" + address.host + "' is not an IP address");
+  asio::ip::tcp::acceptor acceptor(executor);
+  const asio::ip::tcp::endpoint endpoint(ip, address.port);
+  acceptor.open(endpoint.protocol());
+  acceptor.set_option(asio::socket_base::reuse_address(true));
+  acceptor.bind(endpoint, ec);
+  if (ec) throw ConfigError(std::string(setting) + ": cannot listen on " + Describe(address) + ": " + ec.message());
+  acceptor.listen(asio::socket_base::max_listen_connections);
+  return acceptor;
+}
+
 asio::awaitable<void> AcceptLoop(asio::ip::tcp::acceptor& acceptor, asio::any_io_executor io_executor,
                                  ListenerContext& listener, const TlsContextStore* tls) {
   auto executor = co_await asio::this_coro::executor;

@@ -2,6 +2,7 @@
 // Accepts connections on one listener and spawns a coroutine per connection on its own
 // strand. Past limits.max_connections, a new connection is closed at once (and counted):
 // accepting it would cost a handshake the server cannot afford.
+#include "server/config.hpp"
 #include "server/connection.hpp"
 #include "server/tls_contexts.hpp"
 
@@ -9,6 +10,14 @@
 #include <boost/asio/ip/tcp.hpp>
 
 namespace fleetcomm::server {
+
+// "host:port", for logs and errors.
+std::string Describe(const ListenAddress& address);
+
+// A listening acceptor on `address`; ConfigError naming `setting` (the config key) when the
+// host is not an IP address or the port cannot be bound.
+boost::asio::ip::tcp::acceptor Bind(boost::asio::any_io_executor executor, const ListenAddress& address,
+                                    const char* setting);
 
 // tls: nullptr for the plain ops listener; otherwise picks this listener's context from
 // the store at each accept, so a reload applies to new connections only.

@@ -1,5 +1,6 @@
 #include "server/metrics.hpp"
 
+#include "storage/pipeline_jobs.hpp"
 #include "storage/uploads.hpp"
 
 #include <prometheus/counter.h>
@@ -20,12 +21,22 @@ const prometheus::Histogram::BucketBoundaries& LatencyBuckets() {
   return kBuckets;
 }
 
+const prometheus::Histogram::BucketBoundaries& BatchBuckets() {
+  static const prometheus::Histogram::BucketBoundaries kBuckets = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
+                                                                   1,     2.5,  5,     10,   30,  60};
+  return kBuckets;
+}
+
 std::string Name(ListenerKind listener) { return std::string(ListenerName(listener)); }
 
 }  // namespace
 
-ServerMetrics::ServerMetrics() : registry_(std::make_shared<prometheus::Registry>()) {
+ServerMetrics::ServerMetrics(Process process)
+    : process_(process),
+      registry_(std::make_shared<prometheus::Registry>()),
+      serving_registry_(std::make_shared<prometheus::Registry>()) {
   using namespace prometheus;
+  Registry& serving = *serving_registry_;
   requests_ = &BuildCounter().Name("fleetcomm_http_requests_total")
                    .Help("HTTP requests answered, by listener, route pattern and status")
                    .Register(*registry_);
@@ -41,10 +52,10 @@ ServerMetrics::ServerMetrics() : registry_(std::make_shared<prometheus::Registry
   connections_refused_ = &BuildCounter().Name("fleetcomm_connections_refused_total")
                               .Help("Connections closed at accept, by listener and reason").Register(*registry_);
   handshake_failures_ = &BuildCounter().Name("fleetcomm_tls_handshake_failures_total")
-                             .Help("TLS handshakes that failed, by listener and reason").Register(*registry_);
+                             .Help("TLS handshakes that failed, by listener and reason").Register(serving);
   handshakes_ = &BuildCounter().Name("fleetcomm_tls_handshakes_total")
                      .Help("TLS handshakes completed, by listener (failures: fleetcomm_tls_handshake_failures_total)")
-                     .Register(*registry_);
+                     .Register(serving);
   overloaded_ = &BuildCounter().Name("fleetcomm_overload_rejections_total")
                      .Help("Requests answered 503 by the in-flight guard").Register(*registry_);
   pool_gauges_ = &BuildGauge().Name("fleetcomm_db_pool_connections")
@@ -59,50 +70,50 @@ ServerMetrics::ServerMetrics() : registry_(std::make_shared<prometheus::Registry
                       .Register(*registry_);
   identity_lookups_ = &BuildCounter().Name("fleetcomm_identity_lookups_total")
                            .Help("Client identities read from the database (the rest came from connection caches)")
-                           .Register(*registry_).Add({});
+                           .Register(serving).Add({});
   auto& poll_cache = BuildCounter().Name("fleetcomm_empty_poll_cache_total")
                          .Help("Polls by what the empty-poll cache did: hit (answered from memory, no database "
                                "round trip), miss (read the database), bypass (the notification listener was down)")
-                         .Register(*registry_);
+                         .Register(serving);
   poll_cache_hits_ = &poll_cache.Add({{"result", "hit"}});
   poll_cache_misses_ = &poll_cache.Add({{"result", "miss"}});
   poll_cache_bypasses_ = &poll_cache.Add({{"result", "bypass"}});
   action_notifications_ = &BuildCounter().Name("fleetcomm_action_notifications_total")
-                               .Help("Notifications heard on channel fleetcomm_actions").Register(*registry_).Add({});
+                               .Help("Notifications heard on channel fleetcomm_actions").Register(serving).Add({});
   action_listener_up_ = &BuildGauge().Name("fleetcomm_action_listener_up")
                              .Help("1 while this instance LISTENs on fleetcomm_actions (else the empty-poll cache "
                                    "is bypassed)")
-                             .Register(*registry_).Add({});
+                             .Register(serving).Add({});
   upload_batch_size_ = &BuildHistogram().Name("fleetcomm_upload_batch_uploads")
                             .Help("Uploads stored per group-commit transaction")
-                            .Register(*registry_)
+                            .Register(serving)
                             .Add({}, Histogram::BucketBoundaries{1, 2, 4, 8, 16, 32, 64, 128, 256});
   audit_written_ = &BuildCounter().Name("fleetcomm_audit_entries_written_total")
                         .Help("Audit entries written by the batch writer (entries of changes commit with them)")
-                        .Register(*registry_).Add({});
+                        .Register(serving).Add({});
   audit_dropped_ = &BuildCounter().Name("fleetcomm_audit_entries_dropped_total")
                         .Help("Audit entries dropped because the writer's queue was full")
-                        .Register(*registry_).Add({});
+                        .Register(serving).Add({});
   audit_queued_ = &BuildGauge().Name("fleetcomm_audit_queue_entries")
-                       .Help("Audit entries waiting for the batch writer").Register(*registry_).Add({});
+                       .Help("Audit entries waiting for the batch writer").Register(serving).Add({});
   uploads_stored_ = &BuildCounter().Name("fleetcomm_uploads_stored_total")
-                         .Help("Uploads that stored a new report (answered 201)").Register(*registry_).Add({});
+                         .Help("Uploads that stored a new report (answered 201)").Register(serving).Add({});
   uploads_replayed_ = &BuildCounter().Name("fleetcomm_uploads_duplicate_total")
                            .Help("Uploads of a report already stored, answered with the stored answer (200)")
-                           .Register(*registry_).Add({});
+                           .Register(serving).Add({});
   upload_devices_stored_ = &BuildCounter().Name("fleetcomm_upload_devices_stored_total")
                                 .Help("Devices whose data new reports stored (accepted devices)")
-                                .Register(*registry_).Add({});
+                                .Register(serving).Add({});
   auto& rows = BuildCounter().Name("fleetcomm_upload_rows_stored_total")
                    .Help("Rows new reports added, by table (readings already stored by an earlier upload not counted)")
-                   .Register(*registry_);
+                   .Register(serving);
   for (std::size_t i = 0; i < upload_rows_stored_.size(); ++i) {
     upload_rows_stored_[i] = &rows.Add({{"table", storage::UploadOutcome::kRowTables[i]}});
   }
   uploads_refused_ = &BuildCounter().Name("fleetcomm_uploads_refused_total")
                           .Help("Uploads the upload route refused, by wire error code (refusals before the route, "
                                 "such as 401 or 413, are in fleetcomm_http_requests_total)")
-                          .Register(*registry_);
+                          .Register(serving);
   pipeline_jobs_ = &BuildGauge().Name("fleetcomm_pipeline_jobs_pending")
                         .Help("Pipeline jobs not finished yet (due or waiting for a retry), by pipeline; "
                               "cluster-wide, refreshed every few seconds")
@@ -122,16 +133,30 @@ ServerMetrics::ServerMetrics() : registry_(std::make_shared<prometheus::Registry
   backlog_refreshed_ = &BuildGauge().Name("fleetcomm_backlog_refreshed_timestamp_seconds")
                             .Help("When the pipeline, feed and action gauges were last read from the database")
                             .Register(*registry_).Add({});
+  pipeline_jobs_done_ = &BuildCounter().Name("fleetcomm_pipeline_jobs_done_total")
+                             .Help("Pipeline jobs this process ran to completion, by pipeline")
+                             .Register(*registry_);
+  pipeline_jobs_failed_ = &BuildCounter().Name("fleetcomm_pipeline_jobs_failed_total")
+                               .Help("Pipeline job runs that failed in this process and were rolled back, by pipeline "
+                                     "(the job is retried after a back-off)")
+                               .Register(*registry_);
+  pipeline_batch_seconds_ = &BuildHistogram().Name("fleetcomm_pipeline_batch_duration_seconds")
+                                 .Help("Time from a pipeline batch's claim to its commit (batches that claimed jobs)")
+                                 .Register(*registry_);
+  feed_items_sequenced_ = &BuildCounter().Name("fleetcomm_feed_items_sequenced_total")
+                               .Help("Feed items this process's sequencer numbered (made visible to readers)")
+                               .Register(*registry_);
   certificate_not_after_ = &BuildGauge().Name("fleetcomm_certificate_not_after_timestamp_seconds")
                                 .Help("Expiry (notAfter) of the soonest-expiring certificate of each role in force")
-                                .Register(*registry_);
+                                .Register(serving);
   certificate_expiry_ = &BuildGauge().Name("fleetcomm_certificate_expiry_seconds")
                              .Help("Time left until the soonest-expiring certificate of each role expires "
                                    "(negative once expired)")
-                             .Register(*registry_);
+                             .Register(serving);
   // Series of known label values start at 0: an absent series is not a zero to rate() and
   // to the alert rules (deploy/prometheus), so it would only appear with its first event.
   for (const ListenerKind listener : {ListenerKind::kDevice, ListenerKind::kOperator, ListenerKind::kOps}) {
+    if (process_ == Process::kJobs && listener != ListenerKind::kOps) continue;
     connections_open_->Add({{"listener", Name(listener)}});
     connections_refused_->Add({{"listener", Name(listener)}, {"reason", "max_connections"}});
     overloaded_->Add({{"listener", Name(listener)}});
@@ -218,6 +243,27 @@ void ServerMetrics::SetBacklog(const storage::Backlog& backlog) {
   backlog_refreshed_->SetToCurrentTime();
 }
 
+void ServerMetrics::PipelinesStarted(const std::vector<std::string>& pipelines) {
+  for (const auto& pipeline : pipelines) {
+    pipeline_jobs_done_->Add({{"pipeline", pipeline}});
+    pipeline_jobs_failed_->Add({{"pipeline", pipeline}});
+  }
+  pipeline_batch_seconds_->Add({}, BatchBuckets());
+  feed_items_sequenced_->Add({});
+}
+
+void ServerMetrics::PipelineBatchCommitted(const storage::PipelineBatch& batch, double seconds) {
+  for (const auto& [pipeline, counts] : batch.by_pipeline) {
+    pipeline_jobs_done_->Add({{"pipeline", pipeline}}).Increment(static_cast<double>(counts.done));
+    pipeline_jobs_failed_->Add({{"pipeline", pipeline}}).Increment(static_cast<double>(counts.failed));
+  }
+  pipeline_batch_seconds_->Add({}, BatchBuckets()).Observe(seconds);
+}
+
+void ServerMetrics::FeedItemsSequenced(long long items) {
+  feed_items_sequenced_->Add({}).Increment(static_cast<double>(items));
+}
+
 void ServerMetrics::SetCertificateExpiry(std::string_view role, std::chrono::system_clock::time_point not_after) {
   const double unix_seconds = std::chrono::duration<double>(not_after.time_since_epoch()).count();
   certificate_not_after_->Add({{"role", std::string(role)}}).Set(unix_seconds);
@@ -244,7 +290,12 @@ std::string ServerMetrics::Serialize(const storage::DbPoolStats& pool) {
     const double now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
     for (const auto& [role, not_after] : not_after_) certificate_expiry_->Add({{"role", role}}).Set(not_after - now);
   }
-  return prometheus::TextSerializer().Serialize(registry_->Collect());
+  auto families = registry_->Collect();
+  if (process_ == Process::kServe) {
+    auto serving = serving_registry_->Collect();
+    families.insert(families.end(), std::make_move_iterator(serving.begin()), std::make_move_iterator(serving.end()));
+  }
+  return prometheus::TextSerializer().Serialize(families);
 }
 
 }  // namespace fleetcomm::server

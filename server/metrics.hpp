@@ -1,7 +1,9 @@
 #pragma once
 // The server's Prometheus metrics, declared in one place. Label values are bounded:
 // listener names, route patterns (never raw paths), status codes and fixed reasons.
-// Thread-safe (prometheus-cpp families lock internally).
+// Thread-safe (prometheus-cpp families lock internally). `fleetcomm jobs` uses them too, for
+// what it has (the ops listener, the pool, the database probes, the pipelines), under the
+// same names, so that one dashboard shows both kinds of process.
 #include "server/http.hpp"
 #include "storage/backlog.hpp"
 #include "storage/db_pool.hpp"
@@ -23,11 +25,19 @@ class Gauge;
 class Histogram;
 }  // namespace prometheus
 
+namespace fleetcomm::storage {
+struct PipelineBatch;
+}
+
 namespace fleetcomm::server {
 
 class ServerMetrics {
  public:
-  ServerMetrics();
+  // kServe: all three listeners and what is behind them. kJobs: only the families a process
+  // without device and operator listeners has; it exports no TLS, upload, audit or cache
+  // series (at 0 they would look like a server that is idle, or whose listener is down).
+  enum class Process { kServe, kJobs };
+  explicit ServerMetrics(Process process = Process::kServe);
   ~ServerMetrics();
 
   void ObserveRequest(ListenerKind listener, std::string_view route, unsigned status, double seconds,
@@ -55,8 +65,13 @@ class ServerMetrics {
   void UploadStored(std::size_t devices, const std::array<long long, 6>& rows_by_table);
   void UploadReplayed();
   void UploadRefused(std::string_view code);
-  // Database-derived queue gauges, refreshed by a periodic task (server/server.cpp).
+  // Database-derived queue gauges, refreshed by a periodic task (server/database_probes.hpp).
   void SetBacklog(const storage::Backlog& backlog);
+  // The pipelines this process runs (jobs/pipeline_runner.hpp): their job counters start at 0.
+  void PipelinesStarted(const std::vector<std::string>& pipelines);
+  // A batch that claimed jobs committed after `seconds` (claim to commit).
+  void PipelineBatchCommitted(const storage::PipelineBatch& batch, double seconds);
+  void FeedItemsSequenced(long long items);
   // The soonest expiry among the certificates of `role` (device_server, operator_server,
   // agent_ca, device_trust_anchors); the time left is computed at each scrape.
   void SetCertificateExpiry(std::string_view role, std::chrono::system_clock::time_point not_after);
@@ -65,7 +80,9 @@ class ServerMetrics {
   std::string Serialize(const storage::DbPoolStats& pool);
 
  private:
-  std::shared_ptr<prometheus::Registry> registry_;
+  const Process process_;
+  std::shared_ptr<prometheus::Registry> registry_;          // every process
+  std::shared_ptr<prometheus::Registry> serving_registry_;  // exported by kServe only
   prometheus::Family<prometheus::Counter>* requests_;
   prometheus::Family<prometheus::Histogram>* request_seconds_;
   prometheus::Family<prometheus::Counter>* bytes_received_;
@@ -100,6 +117,10 @@ class ServerMetrics {
   prometheus::Family<prometheus::Gauge>* feed_lag_;
   prometheus::Family<prometheus::Gauge>* actions_open_;
   prometheus::Gauge* backlog_refreshed_;
+  prometheus::Family<prometheus::Counter>* pipeline_jobs_done_;
+  prometheus::Family<prometheus::Counter>* pipeline_jobs_failed_;
+  prometheus::Family<prometheus::Histogram>* pipeline_batch_seconds_;
+  prometheus::Family<prometheus::Counter>* feed_items_sequenced_;
   prometheus::Family<prometheus::Gauge>* certificate_not_after_;
   prometheus::Family<prometheus::Gauge>* certificate_expiry_;
   std::mutex scrape_mutex_;

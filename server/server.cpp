@@ -6,6 +6,7 @@
 #include "server/audit_writer.hpp"
 #include "server/blocking_db.hpp"
 #include "server/certificate_expiry.hpp"
+#include "server/database_probes.hpp"
 #include "server/device_routes.hpp"
 #include "server/listener.hpp"
 #include "server/log.hpp"
@@ -16,9 +17,6 @@
 #include "storage/action_delivery.hpp"
 #include "storage/action_notifications.hpp"
 #include "storage/audit_chain.hpp"
-#include "storage/backlog.hpp"
-#include "storage/embedded.hpp"
-#include "storage/migrator.hpp"
 #include "storage/retention.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -42,43 +40,6 @@ namespace {
 namespace asio = boost::asio;
 using asio::ip::tcp;
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
-// How stale the pipeline, feed and action gauges may be: a scrape interval's worth at most.
-constexpr std::chrono::seconds kQueueGaugeInterval{5};
-
-std::string Describe(const ListenAddress& address) { return address.host + ":" + std::to_string(address.port); }
-
-tcp::acceptor Bind(asio::any_io_executor executor, const ListenAddress& address, const char* setting) {
-  boost::system::error_code ec;
-  const auto ip = asio::ip::make_address(address.host, ec);
-  if (ec) throw ConfigError(std::string(setting) + ": '" + address.host + "' is not an IP address");
-  tcp::acceptor acceptor(executor);
-  const tcp::endpoint endpoint(ip, address.port);
-  acceptor.open(endpoint.protocol());
-  acceptor.set_option(asio::socket_base::reuse_address(true));
-  acceptor.bind(endpoint, ec);
-  if (ec) throw ConfigError(std::string(setting) + ": cannot listen on " + Describe(address) + ": " + ec.message());
-  acceptor.listen(asio::socket_base::max_listen_connections);
-  return acceptor;
-}
-
-// Refuses to serve on a schema this build does not expect. A database that is down at
-// start is not fatal: /readyz says so, and the pool connects once it is back.
-storage::StorageResult<storage::SchemaState> CheckSchemaBlocking(storage::DbPool& pool) {
-  return RunDbBlocking<storage::SchemaState>(pool, [](pqxx::connection_base& conn) {
-    return storage::CheckSchema(conn, storage::EmbeddedMigrations());
-  });
-}
-
-bool SchemaAllowsStart(storage::DbPool& pool) {
-  auto schema = CheckSchemaBlocking(pool);
-  if (schema) return true;
-  if (schema.error().code == storage::StorageErrc::kSchemaMismatch) {
-    Log(LogLevel::kError, "schema_mismatch", {{"detail", schema.error().detail}});
-    return false;
-  }
-  Log(LogLevel::kWarn, "database_unavailable_at_start", {{"detail", schema.error().detail}});
-  return true;
-}
 
 std::unique_ptr<auth::AgentCertificateIssuer> MakeAgentIssuer(const Config& config) {
   if (config.agent_ca.private_key.empty()) {
@@ -111,7 +72,7 @@ class RunningServer {
         agent_anchor_(LoadAgentAnchor(config)),
         empty_polls_({config.empty_poll_cache_ttl, static_cast<std::size_t>(config.empty_poll_cache_entries)}),
         identities_(config.identity_cache_ttl, static_cast<std::size_t>(config.identity_cache_entries)),
-        state_{config_,     pool_,       cpu_,   upload_writer_, metrics_, agent_issuer_.get(), agent_anchor_, empty_polls_,
+        state_{config_,     pool_,       cpu_,   upload_writer_, metrics_, agent_issuer_.get(), &agent_anchor_, empty_polls_,
                identities_, audit_,
                {}, {}, {}},
         device_{ListenerKind::kDevice, device_router_, state_, {}},
@@ -168,17 +129,6 @@ class RunningServer {
     if (*expired > 0) Log(LogLevel::kInfo, "actions_expired", {{"count", *expired}});
   }
 
-  // Cluster-wide queue gauges for /metrics, read here so that a scrape never waits for the
-  // database. A failure keeps the last values (and their refresh time); an unreachable
-  // database is not logged every 5 s: fleetcomm_database_up already says so.
-  void RefreshBacklogBlocking() {
-    auto work = [](pqxx::connection_base& c) { return storage::ReadBacklog(c); };
-    auto backlog = RunDbBlocking<storage::Backlog>(pool_, std::move(work));
-    if (!backlog && backlog.error().code == storage::StorageErrc::kUnavailable) return;
-    if (!backlog) throw std::runtime_error(backlog.error().detail);
-    metrics_.SetBacklog(*backlog);
-  }
-
   // From the files the contexts in force were built from (start, or a reload that succeeded).
   void RecordCertificateExpiries() {
     try {
@@ -197,20 +147,14 @@ class RunningServer {
     asio::co_spawn(control_, AcceptLoop(operator_acceptor_, io_executor, operator_, &tls_), asio::detached);
     asio::co_spawn(control_, AcceptLoop(ops_acceptor_, io_executor, ops_, nullptr), asio::detached);
     asio::co_spawn(control_, HandleSignals(), asio::detached);
-    jobs_.emplace(std::vector<jobs::PeriodicTask>{{"database_probe", std::chrono::seconds(5),
-                                                   [this] { metrics_.SetDatabaseUp(CheckSchemaBlocking(pool_).has_value()); }},
-                                                  {"queue_gauges", kQueueGaugeInterval,
-                                                   [this] { RefreshBacklogBlocking(); }},
-                                                  {"partition_maintenance", std::chrono::hours(1),
-                                                   [this] { MaintainPartitionsBlocking(); }},
-                                                  {"action_expiry", config_.action_expiry_interval,
-                                                   [this] { ExpireActionsBlocking(); }},
-                                                  {"audit_seal", config_.audit_seal_interval,
-                                                   [this] { SealAuditBlocking(); }}},
-                  [](std::string_view task, std::string_view error) {
-                    Log(LogLevel::kError, "job_failed", {{"job", task}, {"error", error}});
-                  });
-    pipelines_ = StartPipelines(pool_, config_);
+    auto tasks = DatabaseProbeTasks(pool_, metrics_);
+    tasks.push_back({"partition_maintenance", std::chrono::hours(1), [this] { MaintainPartitionsBlocking(); }});
+    tasks.push_back({"action_expiry", config_.action_expiry_interval, [this] { ExpireActionsBlocking(); }});
+    tasks.push_back({"audit_seal", config_.audit_seal_interval, [this] { SealAuditBlocking(); }});
+    jobs_.emplace(std::move(tasks), [](std::string_view task, std::string_view error) {
+      Log(LogLevel::kError, "job_failed", {{"job", task}, {"error", error}});
+    });
+    pipelines_ = StartPipelines(pool_, config_, metrics_);
     Log(LogLevel::kInfo, "started",
         {{"device", Describe(config_.device_listen)}, {"operator", Describe(config_.operator_listen)},
          {"ops", Describe(config_.ops_listen)}, {"threads", threads_}});

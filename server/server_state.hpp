@@ -1,6 +1,7 @@
 #pragma once
 // What every connection of a running server shares. Owned by Server; outlives every
-// session because Server::Run drains them before destroying it.
+// session because Server::Run drains them before destroying it. `fleetcomm jobs` builds one
+// for its ops listener alone (server/ops_endpoint.hpp), with the other listeners' parts idle.
 #include "server/config.hpp"
 #include "server/connection_registry.hpp"
 #include "server/empty_poll_cache.hpp"
@@ -35,7 +36,8 @@ struct ServerState {
   UploadGroupCommit& upload_writer;
   ServerMetrics& metrics;
   const auth::AgentCertificateIssuer* agent_issuer;  // null when agent.ca_key is not set
-  const auth::TrustAnchor& agent_anchor;             // tells agents' certificates from devices'
+  // Tells agents' certificates from devices'; null in a process without a device listener.
+  const auth::TrustAnchor* agent_anchor;
   EmptyPollCache& empty_polls;
   IdentityCache& identities;
   AuditWriter& audit;                                 // batch writer of the audit log

@@ -167,6 +167,12 @@ PipelineSteps DefaultPipelineSteps(const PipelineOptions& options) {
            }}};
 }
 
+std::vector<std::string> PipelineNames() {
+  std::vector<std::string> names;
+  for (const auto& [name, step] : DefaultPipelineSteps({})) names.push_back(name);
+  return names;
+}
+
 StorageResult<PipelineBatch> RunPipelineBatch(pqxx::connection_base& conn, const PipelineOptions& options) {
   return RunPipelineBatch(conn, options, DefaultPipelineSteps(options));
 }
@@ -217,6 +223,7 @@ PipelineBatch RunBatchOnce(pqxx::connection_base& conn, const PipelineOptions& o
     ExecPrepared(tx, kFinishedAll, BigintArrayLiteral(jobs));
     tx.commit();
     batch.done = batch.claimed;
+    for (const auto& job : jobs) ++batch.by_pipeline[job.pipeline].done;
     return batch;
   }
   for (const auto& job : jobs) {
@@ -237,10 +244,12 @@ PipelineBatch RunBatchOnce(pqxx::connection_base& conn, const PipelineOptions& o
     if (error.empty()) {
       ExecPrepared(tx, kFinished, job.id);
       ++batch.done;
+      ++batch.by_pipeline[job.pipeline].done;
     } else {
       const auto delay = RetryDelay(options, job.attempts + 1);
       ExecPrepared(tx, kFailed, job.id, error.substr(0, 2000), static_cast<double>(delay.count()));
       ++batch.failed;
+      ++batch.by_pipeline[job.pipeline].failed;
     }
   }
   tx.commit();

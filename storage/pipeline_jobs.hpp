@@ -67,13 +67,21 @@ struct PipelineOptions {
   SupplyOptions supplies;
 };
 
-struct PipelineBatch {
-  int claimed = 0;
+struct PipelineJobCounts {
   int done = 0;
   int failed = 0;
 };
 
+struct PipelineBatch {
+  int claimed = 0;
+  int done = 0;
+  int failed = 0;
+  std::map<std::string, PipelineJobCounts> by_pipeline;  // the same split by pipeline (only those claimed)
+};
+
 PipelineSteps DefaultPipelineSteps(const PipelineOptions& options);
+// The pipelines DefaultPipelineSteps runs, in name order.
+std::vector<std::string> PipelineNames();
 
 // Claims up to batch_size due jobs (skipping those other workers hold), locks their devices
 // in key order, runs each job's step in a savepoint and commits once.

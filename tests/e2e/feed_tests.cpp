@@ -2,7 +2,6 @@
 // restarts from its last cursor and reads again while uploads arrive gets every item once;
 // the pipelines run inside `serve` and in a separate `fleetcomm jobs` process at once; a day
 // of the recorded real printers (../shared/fixtures/printers) gives the expected reads and orders.
-#include "tests/support/child_process.hpp"
 #include "tests/support/fleet_actors.hpp"
 #include "tests/support/temp_dir.hpp"
 #include "tools/printer_recording.hpp"
@@ -14,10 +13,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
-#include <fcntl.h>
 #include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -54,48 +50,13 @@ std::string CounterUploadZip(int n, const std::string& serial) {
   return fleetcomm::tools::WriteZip({{"report.xml", fleetcomm::tools::WriteReportXml(report)}});
 }
 
-// `fleetcomm jobs --config FILE` as a second pipeline instance; stopped with SIGTERM.
-class JobsProcess {
- public:
-  JobsProcess(const std::string& config_path, const std::string& log_path) {
-    const std::string binary = FLEETCOMM_BINARY;
-    std::vector<std::string> args = {binary, "jobs", "--config", config_path};
-    std::vector<char*> argv;
-    for (auto& arg : args) argv.push_back(arg.data());
-    argv.push_back(nullptr);
-    std::string path = "PATH=/usr/bin:/bin";
-    char* env[] = {path.data(), nullptr};
-    const int null_fd = ::open("/dev/null", O_RDONLY);
-    const int log_fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    pid_ = fleetcomm::testing::SpawnChild(argv.data(), env, null_fd, log_fd, log_fd);
-    ::close(null_fd);
-    ::close(log_fd);
-  }
-  ~JobsProcess() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-  }
-  // The exit status after SIGTERM (-1 when it did not exit normally).
-  int Stop() {
-    ::kill(pid_, SIGTERM);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  }
-
- private:
-  pid_t pid_ = -1;
-};
-
 }  // namespace
 
 TEST_CASE("feeds: a consumer restarting from its cursor gets every meter read once while uploads arrive",
           "[e2e][feeds]") {
-  RunningFleetcomm fleetcomm({{"pipelines.poll_interval_ms", "20"}, {"pipelines.sequence_interval_ms", "20"},
-                              {"pipelines.batch_size", "3"}});
+  const fleetcomm::testing::ConfigOverrides pipelines = {
+      {"pipelines.poll_interval_ms", "20"}, {"pipelines.sequence_interval_ms", "20"}, {"pipelines.batch_size", "3"}};
+  RunningFleetcomm fleetcomm(pipelines);
   const std::string admin = CreateOperatorToken(fleetcomm, {"--role", "admin"});
   const std::string consumer = CreateOperatorToken(fleetcomm, {"--role", "consumer"});
   const std::string account = CreateAccount(fleetcomm, admin, {{"name", "Billing"}, {"meter_billing", true}});
@@ -111,8 +72,12 @@ TEST_CASE("feeds: a consumer restarting from its cursor gets every meter read on
   CHECK(empty["items"].empty());
   CHECK(empty["next"].is_null());
 
-  // A second pipeline instance, alone, beside the one inside serve.
-  JobsProcess jobs(fleetcomm.config.path, fleetcomm.config.dir + "/jobs.log");
+  // A second pipeline instance, alone, beside the one inside serve (its own config: its own
+  // ops listener).
+  fleetcomm::testing::TempDir jobs_dir;
+  fleetcomm::testing::ServerProcess jobs(
+      fleetcomm::testing::WriteServerConfig(jobs_dir.path(), fleetcomm.pki, fleetcomm.database, pipelines),
+      fleetcomm::testing::FleetcommCommand::kJobs);
 
   constexpr int kUploadsPerDevice = 15;
   std::vector<unsigned> statuses;
@@ -146,7 +111,8 @@ TEST_CASE("feeds: a consumer restarting from its cursor gets every meter read on
   }
   uploader.join();
   for (unsigned status : statuses) CHECK(status == 201);
-  CHECK(jobs.Stop() == 0);
+  jobs.Signal(SIGTERM);
+  CHECK(jobs.WaitExit(std::chrono::seconds(10)) == 0);
 
   REQUIRE(received.size() == kExpected);
   const std::set<std::string> unique(received.begin(), received.end());

@@ -23,6 +23,7 @@
 
 using fleetcomm::testing::CreateAccount;
 using fleetcomm::testing::CreateOperatorToken;
+using fleetcomm::testing::DatabaseOutage;
 using fleetcomm::testing::OperatorCall;
 using fleetcomm::testing::QueryNumber;
 using fleetcomm::testing::RunningFleetcomm;
@@ -79,16 +80,6 @@ void CheckStoredAsAcknowledged(const RunningFleetcomm& fleetcomm, const std::str
     CHECK(stored == printer.last_counters);
   }
 }
-
-// Stops the shared cluster and starts it again on every path out.
-class DatabaseOutage {
- public:
-  DatabaseOutage() { fleetcomm::testing::TempPostgres::Instance().Stop(); }
-  ~DatabaseOutage() { End(); }
-  DatabaseOutage(const DatabaseOutage&) = delete;
-  DatabaseOutage& operator=(const DatabaseOutage&) = delete;
-  void End() { fleetcomm::testing::TempPostgres::Instance().Start(); }
-};
 
 bool WaitFor(const std::function<bool()>& condition) {
   const auto deadline = std::chrono::steady_clock::now() + 8s;

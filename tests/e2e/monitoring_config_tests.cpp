@@ -1,8 +1,10 @@
 // deploy/grafana/fleetcomm-dashboard.json and deploy/prometheus/fleetcomm-alerts.yml: both
-// parse, cover what issue 7 asks for, and name only metrics that a running server exports
-// (after a little traffic, so that labelled families have samples).
+// parse, cover what issue 7 asks for, and name only metrics that a running server or a
+// `fleetcomm jobs` process exports (after a little traffic, so that labelled families have
+// samples).
 #include "tests/support/fleet_actors.hpp"
 #include "tests/support/metrics_scrape.hpp"
+#include "tests/support/temp_dir.hpp"
 #include "tools/report_writer.hpp"
 #include "tools/sample_device.hpp"
 #include "tools/zip_writer.hpp"
@@ -184,13 +186,23 @@ TEST_CASE("monitoring: the alert rules and the Grafana dashboard parse and name 
         "histogram_quantile(0.99,", "fleetcomm_tls_handshake_failures_total", "fleetcomm_db_pool_connections",
         "fleetcomm_db_pool_wait_seconds_total", "fleetcomm_uploads_stored_total", "fleetcomm_upload_rows_stored_total",
         "fleetcomm_pipeline_lag_seconds", "fleetcomm_feed_lag_seconds", "fleetcomm_actions_open",
+        "fleetcomm_pipeline_jobs_done_total", "fleetcomm_pipeline_jobs_failed_total",
+        "fleetcomm_pipeline_batch_duration_seconds_bucket", "fleetcomm_feed_items_sequenced_total",
         "fleetcomm_audit_entries_dropped_total", "fleetcomm_certificate_expiry_seconds"}) {
     INFO(shown);
     CHECK(AnyContains(panel_exprs, shown));
   }
 
   RunningFleetcomm fleetcomm;
-  const auto exposed = ExposedAfterTraffic(fleetcomm);
+  auto exposed = ExposedAfterTraffic(fleetcomm);
+  // And what a `fleetcomm jobs` process exports (a subset of the server's today).
+  fleetcomm::testing::TempDir jobs_dir;
+  fleetcomm::testing::ServerProcess jobs(
+      fleetcomm::testing::WriteServerConfig(jobs_dir.path(), fleetcomm.pki, fleetcomm.database),
+      fleetcomm::testing::FleetcommCommand::kJobs);
+  const auto jobs_exposed = ExposedMetricNames(ScrapeAll(jobs.ports()));
+  CHECK(jobs_exposed.count("fleetcomm_pipeline_jobs_done_total") == 1);
+  exposed.insert(jobs_exposed.begin(), jobs_exposed.end());
   CheckAllExposed(AllReferenced(alert_exprs), exposed);
   CheckAllExposed(AllReferenced(panel_exprs), exposed);
 }

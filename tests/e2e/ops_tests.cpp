@@ -8,24 +8,13 @@
 
 #include <thread>
 
+using fleetcomm::testing::DatabaseOutage;
 using fleetcomm::testing::HttpClient;
 using fleetcomm::testing::HttpResult;
 using fleetcomm::testing::RunningFleetcomm;
-using fleetcomm::testing::TempPostgres;
 using namespace std::chrono_literals;
 
 namespace {
-
-// Stops the shared cluster for one test and starts it again on every path out, so that a
-// failing assertion cannot leave the other tests without a database.
-class DatabaseOutage {
- public:
-  DatabaseOutage() { TempPostgres::Instance().Stop(); }
-  ~DatabaseOutage() { End(); }
-  DatabaseOutage(const DatabaseOutage&) = delete;
-  DatabaseOutage& operator=(const DatabaseOutage&) = delete;
-  void End() { TempPostgres::Instance().Start(); }
-};
 
 // Polls /readyz until it answers `status` or `timeout` passes; returns the last answer.
 HttpResult WaitForReadyz(std::uint16_t port, unsigned status, std::chrono::milliseconds timeout) {

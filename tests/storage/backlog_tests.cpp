@@ -2,10 +2,14 @@
 // (zeros when empty), finished jobs, sequenced items and final actions left out.
 #include "storage/accounts.hpp"
 #include "storage/backlog.hpp"
+#include "storage/pipeline_jobs.hpp"
 #include "tests/support/temp_postgres.hpp"
 
 #include <catch2/catch.hpp>
 #include <pqxx/pqxx>
+
+#include <set>
+#include <string>
 
 namespace storage = fleetcomm::storage;
 using fleetcomm::testing::QueryNumber;
@@ -36,6 +40,11 @@ TEST_CASE("backlog: empty queues are zeros, every name present", "[backlog]") {
   CHECK(backlog->pipelines.size() == 3);
   CHECK(backlog->feeds.size() == 3);
   CHECK(backlog->actions.size() == 4);
+  // The pipeline gauges and the runner's job counters (metrics) share their label values.
+  std::set<std::string> pipelines;
+  for (const auto& queue : backlog->pipelines) pipelines.insert(queue.name);
+  const auto run = storage::PipelineNames();
+  CHECK(pipelines == std::set<std::string>(run.begin(), run.end()));
   for (const auto* queues : {&backlog->pipelines, &backlog->feeds, &backlog->actions}) {
     for (const auto& queue : *queues) {
       INFO(queue.name);

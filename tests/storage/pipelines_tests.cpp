@@ -260,6 +260,8 @@ TEST_CASE("pipelines: a failing step is rolled back, recorded and retried after 
   auto failed = storage::RunPipelineBatch(conn, options, crashing);
   REQUIRE(failed.has_value());
   CHECK(failed->failed == 1);
+  CHECK(failed->by_pipeline.at("meter_reads").failed == 1);
+  CHECK(failed->by_pipeline.at("meter_reads").done == 0);
   CHECK(QueryNumber(conn, "SELECT count(*) FROM meter_reads") == 0);
   CHECK(QueryNumber(conn, "SELECT count(*) FROM service_events") == 0);
   CHECK(QueryNumber(conn, "SELECT count(*) FROM pipeline_jobs WHERE attempts = 1 AND finished_at IS NULL "
@@ -398,6 +400,10 @@ TEST_CASE("pipelines: uploads of one device in one batch are judged as one after
   const auto batch = RunBatch(conn);
   CHECK(batch.claimed == 6);  // five meter jobs, one diagnostics job
   CHECK(batch.done == 6);
+  REQUIRE(batch.by_pipeline.size() == 2);
+  CHECK(batch.by_pipeline.at("meter_reads").done == 5);
+  CHECK(batch.by_pipeline.at("diagnostics").done == 1);
+  CHECK(batch.by_pipeline.at("diagnostics").failed == 0);
   CHECK(ReadStatus(conn, "total-impressions", "2026-11-24T03:00:00Z") == "billable");
   CHECK(ReadStatus(conn, "total-impressions", "2026-11-25T03:00:00Z") == "billable");
   CHECK(ReadStatus(conn, "total-impressions", "2026-11-26T03:00:00Z") == "rejected/counter_decreased");

@@ -127,8 +127,12 @@ CommandOutput RunCommand(const std::vector<std::string>& args, const std::vector
 }
 
 ServerProcess::ServerProcess(ServerConfig config, std::chrono::milliseconds ready_timeout)
+    : ServerProcess(std::move(config), FleetcommCommand::kServe, ready_timeout) {}
+
+ServerProcess::ServerProcess(ServerConfig config, FleetcommCommand command, std::chrono::milliseconds ready_timeout)
     : config_(std::move(config)) {
-  ExecSpec spec({"serve", "--config", config_.path}, {});
+  const std::string name = command == FleetcommCommand::kJobs ? "jobs" : "serve";
+  ExecSpec spec({name, "--config", config_.path}, {});
   const int log_fd = open(LogPath().c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (log_fd < 0) ThrowErrno("open " + LogPath());
   pid_ = SpawnWithoutInput(spec.argv.data(), spec.env.data(), log_fd, log_fd);
@@ -137,13 +141,13 @@ ServerProcess::ServerProcess(ServerConfig config, std::chrono::milliseconds read
   const auto deadline = Clock::now() + ready_timeout;
   for (;;) {
     if (auto code = WaitExit(std::chrono::milliseconds(0))) {
-      throw std::runtime_error("fleetcomm serve exited with " + std::to_string(*code) +
+      throw std::runtime_error("fleetcomm " + name + " exited with " + std::to_string(*code) +
                                " before it was ready; log:\n" + LogTail());
     }
     HttpClient probe(config_.ports.ops, std::nullopt, std::chrono::milliseconds(500));
     if (probe.Get("/healthz").status == 200) return;
     if (Clock::now() >= deadline) {
-      throw std::runtime_error("fleetcomm serve: /healthz did not answer 200 within " +
+      throw std::runtime_error("fleetcomm " + name + ": /healthz did not answer 200 within " +
                                std::to_string(ready_timeout.count()) + " ms; log:\n" + LogTail());
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));

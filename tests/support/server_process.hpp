@@ -1,7 +1,7 @@
 #pragma once
 // The real `fleetcomm` executable (FLEETCOMM_BINARY) as a child process of a test: a config
-// file for a test PKI and database on free loopback ports, `serve` with its output in a
-// log file, signals, exit codes, and the one-shot commands (`migrate`, `token create`).
+// file for a test PKI and database on free loopback ports, `serve` or `jobs` with its output
+// in a log file, signals, exit codes, and the one-shot commands (`migrate`, `token create`).
 #include "tests/support/child_process.hpp"
 #include "tests/support/https_client.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -48,11 +48,16 @@ TlsClientOptions ClientTls(const TestPkiFiles& pki, const CertKeyPaths* client =
 CommandOutput RunCommand(const std::vector<std::string>& args, const std::vector<std::string>& environment = {},
                          std::chrono::milliseconds timeout = std::chrono::seconds(20));
 
+// `fleetcomm serve`, or `fleetcomm jobs` (the pipelines and the ops listener alone).
+enum class FleetcommCommand { kServe, kJobs };
+
 class ServerProcess {
  public:
-  // Starts `fleetcomm serve --config` and waits until the ops listener answers /healthz;
-  // throws std::runtime_error with the log's tail if it exits or is not ready in time.
+  // Starts `fleetcomm serve --config` (or `jobs`) and waits until the ops listener answers
+  // /healthz; throws std::runtime_error with the log's tail if it exits or is not ready in time.
   explicit ServerProcess(ServerConfig config, std::chrono::milliseconds ready_timeout = std::chrono::seconds(10));
+  ServerProcess(ServerConfig config, FleetcommCommand command,
+                std::chrono::milliseconds ready_timeout = std::chrono::seconds(10));
   // Kills the process if it is still running: a failed test leaves nothing behind.
   ~ServerProcess();
   ServerProcess(const ServerProcess&) = delete;

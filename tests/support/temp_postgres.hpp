@@ -98,6 +98,17 @@ class TempPostgres {
   unsigned long long next_database_ = 0;
 };
 
+// Stops the shared cluster for one test and starts it again on every path out, so that a
+// failing assertion cannot leave the other tests without a database.
+class DatabaseOutage {
+ public:
+  DatabaseOutage() { TempPostgres::Instance().Stop(); }
+  ~DatabaseOutage() { End(); }
+  DatabaseOutage(const DatabaseOutage&) = delete;
+  DatabaseOutage& operator=(const DatabaseOutage&) = delete;
+  void End() { TempPostgres::Instance().Start(); }
+};
+
 // The migrations compiled into this build, as the migrator takes them
 // (same as storage::EmbeddedMigrations()).
 std::vector<storage::Migration> EmbeddedMigrations();
