@@ -55,7 +55,11 @@ WITH input AS (
 SELECT i.ord, u.id, e.state, e.account_id = $1
 FROM input i
 LEFT JOIN upserted u ON u.manufacturer_key = lower(btrim(i.manufacturer)) AND u.serial = i.serial
-LEFT JOIN devices e ON e.manufacturer_key = lower(btrim(i.manufacturer)) AND e.serial = i.serial
+-- Why a device was not bound, read only for those: a join with all of devices was planned
+-- as a scan of the whole table, once per agent upload.
+LEFT JOIN LATERAL (SELECT state, account_id FROM devices
+                   WHERE u.id IS NULL AND manufacturer_key = lower(btrim(i.manufacturer)) AND serial = i.serial) e
+  ON true
 )SQL"};
 
 // Everything after the device binding in one statement (one round trip): data-modifying CTEs
