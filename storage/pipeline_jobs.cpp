@@ -42,12 +42,13 @@ constexpr PreparedSql kFailed{"pipeline_failed", "UPDATE pipeline_jobs SET attem
 
 // The jobs of one or more uploads, in batch order. Only accounts that subscribe get a job,
 // so the flags in force when the upload arrived decide; a pipeline with nothing to look at
-// gets no job.
-constexpr PreparedSql kEnqueueBatch{"pipeline_enqueue_batch", R"SQL(
+// gets no job. $N: the uploads' work (WritePipelineWork).
+constexpr const char* kEnqueueHead = R"SQL(
 INSERT INTO pipeline_jobs (pipeline, upload_id, account_id, devices)
 SELECT p.pipeline, w.upload_id, a.id, p.devices
-FROM jsonb_to_recordset($1::jsonb) AS w(ord int, upload_id text, account_id text, counters jsonb, supplies jsonb,
-                                         diagnostics jsonb)
+FROM jsonb_to_recordset()SQL";
+constexpr const char* kEnqueueTail = R"SQL(::jsonb) AS w(ord int, upload_id text, account_id text, counters jsonb,
+                                           supplies jsonb, diagnostics jsonb)
 JOIN accounts a ON a.id = w.account_id
 CROSS JOIN LATERAL (VALUES (1, 'meter_reads', w.counters), (2, 'supplies', w.supplies),
                            (3, 'diagnostics', w.diagnostics)) AS p(n, pipeline, devices)
@@ -55,7 +56,13 @@ WHERE jsonb_array_length(p.devices) > 0
   AND CASE p.pipeline WHEN 'meter_reads' THEN a.meter_billing WHEN 'supplies' THEN a.supplies_contract ELSE true END
 ORDER BY w.ord, p.n
 ON CONFLICT (pipeline, upload_id) DO NOTHING
-)SQL"};
+)SQL";
+
+const PreparedSql& EnqueueStatement() {
+  static const std::string sql = PipelineEnqueueSql(1);
+  static const PreparedSql statement{"pipeline_enqueue_batch", sql.c_str()};
+  return statement;
+}
 
 bool HasWork(const protocol::Report& report, const std::map<std::size_t, std::string>& bound) {
   return std::any_of(bound.begin(), bound.end(), [&report](const auto& entry) {
@@ -126,25 +133,25 @@ std::string BigintArrayLiteral(const std::vector<PipelineJob>& jobs) {
 
 }  // namespace
 
-void EnqueuePipelineWork(pqxx::transaction_base& tx, const std::string& upload_id, const std::string& account_id,
-                         const protocol::Report& report, const std::map<std::size_t, std::string>& bound) {
-  EnqueuePipelineWork(tx, std::vector<UploadWork>{{upload_id, account_id, &report, &bound}});
+std::string PipelineEnqueueSql(int parameter) {
+  return std::string(kEnqueueHead) + "$" + std::to_string(parameter) + kEnqueueTail;
 }
 
-void EnqueuePipelineWork(pqxx::transaction_base& tx, const std::vector<UploadWork>& uploads) {
-  JsonText input;
-  input.BeginArray();
-  bool any = false;
-  for (std::size_t i = 0; i < uploads.size(); ++i) {
-    const UploadWork& upload = uploads[i];
-    if (!HasWork(*upload.report, *upload.bound)) continue;
-    any = true;
-    input.BeginObject().Field("ord", i).Field("upload_id", upload.upload_id).Field("account_id", upload.account_id);
-    WriteWork(input, *upload.report, *upload.bound);
-    input.EndObject();
-  }
-  input.EndArray();
-  if (any) ExecPrepared(tx, kEnqueueBatch, input.Text());
+bool WritePipelineWork(JsonText& work, std::size_t ord, const UploadWork& upload) {
+  if (!HasWork(*upload.report, *upload.bound)) return false;
+  work.BeginObject().Field("ord", ord).Field("upload_id", upload.upload_id).Field("account_id", upload.account_id);
+  WriteWork(work, *upload.report, *upload.bound);
+  work.EndObject();
+  return true;
+}
+
+void EnqueuePipelineWork(pqxx::transaction_base& tx, const std::string& upload_id, const std::string& account_id,
+                         const protocol::Report& report, const std::map<std::size_t, std::string>& bound) {
+  JsonText work;
+  work.BeginArray();
+  const bool any = WritePipelineWork(work, 0, {upload_id, account_id, &report, &bound});
+  work.EndArray();
+  if (any) ExecPrepared(tx, EnqueueStatement(), work.Text());
 }
 
 std::chrono::seconds RetryDelay(const PipelineOptions& options, int failures) {

@@ -5,6 +5,7 @@
 // finished, so a step's writes and its completion commit together or not at all. A failed
 // step is rolled back to its savepoint, counted, and retried after an exponential back-off.
 #include "protocol/report.hpp"
+#include "storage/json_text.hpp"
 #include "storage/meter_reads.hpp"
 #include "storage/storage_error.hpp"
 #include "storage/supply_orders.hpp"
@@ -30,14 +31,17 @@ namespace fleetcomm::storage {
 void EnqueuePipelineWork(pqxx::transaction_base& tx, const std::string& upload_id, const std::string& account_id,
                          const protocol::Report& report, const std::map<std::size_t, std::string>& bound);
 
-// The same for several uploads of one transaction (a group commit), in one statement.
+// The same for the uploads of a group commit, inside its batch statement: the INSERT of the
+// jobs (a CTE) whose work is parameter $`parameter`, a JSON array that WritePipelineWork
+// appends each upload to (false, and nothing written, when the upload has no work).
 struct UploadWork {
   std::string upload_id;
   std::string account_id;
   const protocol::Report* report = nullptr;
   const std::map<std::size_t, std::string>* bound = nullptr;
 };
-void EnqueuePipelineWork(pqxx::transaction_base& tx, const std::vector<UploadWork>& uploads);
+std::string PipelineEnqueueSql(int parameter);
+bool WritePipelineWork(JsonText& work, std::size_t ord, const UploadWork& upload);
 
 struct PipelineJob {
   long long id = 0;

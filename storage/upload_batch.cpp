@@ -62,7 +62,8 @@ RETURNING d.id
 // one stores it, as one after the other would. Of several snapshots of one device, the
 // newest report's (the later upload's on a tie) is the one offered, as if applied in turn.
 // $1..$6 rows, $7 upload devices, $8 uploads {upload_id, received_at, offset, length, answer},
-// $9 the archives end to end, $10 audit entries.
+// $9 the archives end to end, $10 audit entries, $11 the pipelines' work (their outbox,
+// committed with the uploads, never for a duplicate).
 constexpr const char* kStoreBatchCtes = R"SQL(
 WITH snapshots AS (
   INSERT INTO device_snapshots AS s (device_id, upload_id, generated_at, identity, modules, network, properties,
@@ -144,8 +145,8 @@ SELECT upload_id, t, count(*) FROM (
 )SQL";
 
 const PreparedSql& StoreBatchStatement() {
-  static const std::string sql =
-      std::string(kStoreBatchCtes) + "), audit AS (" + AuditInsertSql(10) + ")\n" + kCountBatchRows;
+  static const std::string sql = std::string(kStoreBatchCtes) + "), audit AS (" + AuditInsertSql(10) +
+                                 "), pipeline_work AS (" + PipelineEnqueueSql(11) + ")\n" + kCountBatchRows;
   static const PreparedSql statement{"upload_store_batch", sql.c_str()};
   return statement;
 }
@@ -245,9 +246,12 @@ std::map<std::size_t, std::string> BindSenderDevice(const NewUpload& upload, con
 }
 
 struct BatchRows {
-  BatchRows() { seen.BeginArray(); }
+  BatchRows() {
+    seen.BeginArray();
+    work.BeginArray();
+  }
   DeviceRows rows;
-  JsonText seen;
+  JsonText seen, work;
   json batch = json::array();
   std::string zips;
   std::vector<AuditEntry> audit;
@@ -271,17 +275,19 @@ void AddUpload(BatchRows& batch, std::size_t ord, const NewUpload& upload, const
                          {"answer", UploadOutcomeDocument(outcome)}});
   batch.zips.append(upload.zip);
   if (upload.audit) batch.audit.push_back(UploadAuditEntry(*upload.audit, outcome));
+  WritePipelineWork(batch.work, ord, {outcome.upload_id, upload.sender.account_id, upload.report, &bound});
 }
 
 void StoreBatchRows(pqxx::transaction_base& tx, BatchRows& batch, std::map<std::string, UploadOutcome*>& by_id) {
   DeviceRows& rows = batch.rows;
   rows.Finish();
   batch.seen.EndArray();
+  batch.work.EndArray();
   const auto counts = ExecPrepared(tx, StoreBatchStatement(), rows.snapshots.Text(), rows.faults.Text(),
                                    rows.counters.Text(), rows.supplies.Text(), rows.usage.Text(), rows.jobs.Text(),
                                    batch.seen.Text(), batch.batch.dump(),
                                    pqxx::binarystring(batch.zips.data(), batch.zips.size()),
-                                   AuditEntriesParameter(batch.audit));
+                                   AuditEntriesParameter(batch.audit), batch.work.Text());
   for (const auto& row : counts) {
     auto found = by_id.find(row[0].as<std::string>());
     const auto table = row[1].as<std::size_t>();
@@ -319,7 +325,6 @@ std::vector<StorageResult<UploadOutcome>> StoreBatchIn(pqxx::work& tx, const std
   }
   if (!claims.empty()) StoreBatchRows(tx, batch, by_id);
 
-  std::vector<UploadWork> work;
   std::vector<StorageResult<UploadOutcome>> results;
   results.reserve(uploads.size());
   for (std::size_t ord = 0; ord < uploads.size(); ++ord) {
@@ -333,11 +338,8 @@ std::vector<StorageResult<UploadOutcome>> StoreBatchIn(pqxx::work& tx, const std
     if (upload.sender.kind == ClientKind::kAgent && upload.report->agent) {
       StoreAgent(tx, upload, claim.upload_id, claim.received_at, claim.job_consent);
     }
-    work.push_back({claim.upload_id, upload.sender.account_id, upload.report, &bindings[ord]});
     results.emplace_back(std::move(*outcomes[ord]));
   }
-  // The pipelines' outbox, committed with the uploads (never for a duplicate).
-  EnqueuePipelineWork(tx, work);
   return results;
 }
 

@@ -231,6 +231,11 @@ TEST_CASE("uploads: a group commit answers each upload as if alone, duplicates a
   CHECK(QueryNumber(conn, "SELECT count(*) FROM raw_uploads") == 2);
   CHECK(QueryNumber(conn, "SELECT count(*) FROM counter_readings WHERE device_id = '" + two.id + "'") == 2);
   CHECK(QueryNumber(conn, "SELECT max(value) FROM counter_readings WHERE device_id = '" + two.id + "'") == 2000);
+  // The pipelines' outbox, written by the batch statement: a job per stored upload, none for
+  // the duplicate or the conflict.
+  CHECK(QueryNumber(conn, "SELECT count(*) FROM pipeline_jobs WHERE pipeline = 'diagnostics'") == 2);
+  CHECK(QueryNumber(conn, "SELECT count(DISTINCT j.upload_id) FROM pipeline_jobs j JOIN uploads u ON u.id = j.upload_id "
+                          "WHERE u.id IN ('" + results[0]->upload_id + "', '" + results[1]->upload_id + "')") == 2);
 }
 
 TEST_CASE("uploads: an upload that fails a group commit fails alone; the others are stored", "[uploads][group_commit]") {
