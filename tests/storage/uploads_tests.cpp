@@ -238,6 +238,52 @@ TEST_CASE("uploads: a group commit answers each upload as if alone, duplicates a
                           "WHERE u.id IN ('" + results[0]->upload_id + "', '" + results[1]->upload_id + "')") == 2);
 }
 
+TEST_CASE("uploads: in a group commit, sender devices take the claimed uploads' fields in order; a revoked one "
+          "binds nothing", "[uploads][group_commit]") {
+  pqxx::connection conn(TempPostgres::Instance().CreateDatabase());
+  const std::string account = NewAccount(conn);
+  const storage::UploadSender one = DirectSender(conn, account, "XRX1", 'b');
+  const storage::UploadSender gone = DirectSender(conn, account, "XRX2", 'c');
+  {
+    pqxx::work tx(conn);
+    tx.exec_params("UPDATE devices SET state = 'revoked' WHERE id = $1", gone.id);
+    tx.commit();
+  }
+  auto with_firmware = DeviceReport("3c1c3f7e-0d2a-4c53-9a57-5e5b0f1f2a10", "XRX1");
+  with_firmware.devices[0].identity->firmware = "7.1";
+  with_firmware.devices[0].disabled_actions = {"restart"};
+  auto without_firmware = DeviceReport("4d2d4f8a-1e3b-4d64-8b68-6f6c1f2f3b21", "XRX1", 2000);
+  without_firmware.devices[0].identity->firmware.reset();
+  without_firmware.devices[0].model = "C8170";
+  without_firmware.devices[0].disabled_actions = {"firmware_upgrade", "restart"};
+  auto conflicting = DeviceReport("3c1c3f7e-0d2a-4c53-9a57-5e5b0f1f2a10", "XRX1");  // first one's key
+  conflicting.devices[0].model = "NOT-STORED";
+  const auto revoked_report = DeviceReport("5e3e5f9b-2f4c-4e75-9c79-7a7d2a3a4c32", "XRX2");
+  const auto first = Upload(one, with_firmware, 'f');
+  const auto second = Upload(one, without_firmware, 's');
+  const auto conflict = Upload(one, conflicting, 'x');
+  const auto revoked = Upload(gone, revoked_report, 'r');
+
+  auto results = storage::StoreUploads(conn, {&first, &second, &conflict, &revoked});
+  REQUIRE(results.size() == 4);
+  REQUIRE(results[0].has_value());
+  REQUIRE(results[1].has_value());
+  CHECK(results[0]->devices[0].status == "accepted");
+  CHECK(results[1]->devices[0].status == "accepted");
+  REQUIRE_FALSE(results[2].has_value());
+  CHECK(results[2].error().code == storage::StorageErrc::kConflict);
+  REQUIRE(results[3].has_value());
+  CHECK(results[3]->devices[0].status == "rejected");
+  CHECK(results[3]->devices[0].reason == "device is not active");
+  // The last model and disabled actions, the last firmware given; nothing of the conflict.
+  CHECK(QueryNumber(conn, "SELECT count(*) FROM devices WHERE id = '" + one.id + "' AND model = 'C8170' "
+                          "AND firmware = '7.1' AND disabled_actions = ARRAY['firmware_upgrade', 'restart'] "
+                          "AND last_upload_at IS NOT NULL") == 1);
+  CHECK(QueryNumber(conn, "SELECT count(*) FROM devices WHERE id = '" + gone.id + "' AND state = 'revoked' "
+                          "AND last_upload_at IS NULL") == 1);
+  CHECK(QueryNumber(conn, "SELECT count(*) FROM counter_readings WHERE device_id = '" + gone.id + "'") == 0);
+}
+
 TEST_CASE("uploads: an upload that fails a group commit fails alone; the others are stored", "[uploads][group_commit]") {
   pqxx::connection conn(TempPostgres::Instance().CreateDatabase());
   const std::string account = NewAccount(conn);
