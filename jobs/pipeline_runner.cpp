@@ -22,10 +22,6 @@ PipelineRunner::~PipelineRunner() {
   for (auto& thread : threads_) thread.join();
 }
 
-PipelineRunnerStats PipelineRunner::Stats() const {
-  return {jobs_done_.load(), jobs_failed_.load(), items_sequenced_.load()};
-}
-
 bool PipelineRunner::WaitFor(std::chrono::milliseconds interval, bool sequencer) {
   std::unique_lock lock(mutex_);
   wake_.wait_for(lock, interval, [&] { return stopping_ || (sequencer && sequence_requested_); });
@@ -58,8 +54,6 @@ void PipelineRunner::WorkerLoop(int worker) {
       // A database that is down is not asked (nor logged about) more than once a second.
       wait = std::max(wait, std::chrono::milliseconds(1000));
     } else {
-      jobs_done_ += static_cast<std::uint64_t>(batch->done);
-      jobs_failed_ += static_cast<std::uint64_t>(batch->failed);
       if (batch->claimed > 0 && events_.batch) events_.batch(*batch, took);
       if (batch->done > 0) {
         {
@@ -82,7 +76,6 @@ void PipelineRunner::SequencerLoop() {
     if (!sequenced) {
       if (events_.error) events_.error("feed_sequencer", sequenced.error().detail);
     } else {
-      items_sequenced_ += static_cast<std::uint64_t>(sequenced->items);
       if (sequenced->items > 0 && events_.sequenced) events_.sequenced(sequenced->items);
       if (sequenced->items >= 50000) continue;  // a backlog: keep numbering
     }

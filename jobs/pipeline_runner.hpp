@@ -11,10 +11,8 @@
 #include "storage/db_pool.hpp"
 #include "storage/pipeline_jobs.hpp"
 
-#include <atomic>
 #include <chrono>
 #include <condition_variable>
-#include <cstdint>
 #include <functional>
 #include <mutex>
 #include <string_view>
@@ -28,12 +26,6 @@ struct PipelineRunnerOptions {
   std::chrono::milliseconds poll_interval{500};
   std::chrono::milliseconds sequence_interval{200};
   storage::PipelineOptions pipeline;
-};
-
-struct PipelineRunnerStats {
-  std::uint64_t jobs_done = 0;
-  std::uint64_t jobs_failed = 0;
-  std::uint64_t items_sequenced = 0;
 };
 
 // What the runner tells its owner (logs, metrics), on the runner's threads; any may be empty.
@@ -54,8 +46,6 @@ class PipelineRunner {
   PipelineRunner(const PipelineRunner&) = delete;
   PipelineRunner& operator=(const PipelineRunner&) = delete;
 
-  PipelineRunnerStats Stats() const;
-
  private:
   void WorkerLoop(int worker);
   void SequencerLoop();
@@ -69,7 +59,6 @@ class PipelineRunner {
   std::condition_variable wake_;
   bool stopping_ = false;
   bool sequence_requested_ = false;
-  std::atomic<std::uint64_t> jobs_done_{0}, jobs_failed_{0}, items_sequenced_{0};
   std::vector<std::thread> threads_;
 };
 
