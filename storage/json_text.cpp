@@ -75,12 +75,6 @@ JsonText& JsonText::Integer(long long number) {
   return *this;
 }
 
-JsonText& JsonText::Raw(std::string_view json) {
-  BeforeValue();
-  out_ += json;
-  return *this;
-}
-
 // Runs of plain characters are appended whole; only quotes, backslashes and control
 // characters are escaped (UTF-8 passes through, as JSON allows).
 void JsonText::AppendEscaped(std::string_view text) {

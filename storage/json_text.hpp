@@ -36,9 +36,6 @@ class JsonText {
   JsonText& Value(const std::optional<T>& value) {
     return value ? Value(*value) : Value(nullptr);
   }
-  // An already serialised value.
-  JsonText& Raw(std::string_view json);
-
   template <class T>
   JsonText& Field(std::string_view key, const T& value) {
     Key(key);

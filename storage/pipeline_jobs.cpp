@@ -5,15 +5,12 @@
 #include "storage/device_events.hpp"
 #include "storage/json_text.hpp"
 
-#include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 
 #include <algorithm>
 
 namespace fleetcomm::storage {
 namespace {
-
-using nlohmann::json;
 
 // A share of the due jobs, by the first device of each job (an agent lists its devices in the
 // same order in every report, so its uploads fall into one share): the workers of one runner
@@ -64,11 +61,15 @@ const PreparedSql& EnqueueStatement() {
   return statement;
 }
 
+// What a device gives each pipeline to look at.
+bool HasCounterWork(const protocol::Device& device) { return device.counters && !device.counters->items.empty(); }
+bool HasSupplyWork(const protocol::Device& device) { return !device.supplies.empty(); }
+bool HasDiagnosticsWork(const protocol::Device& device) { return device.status || !device.faults.empty(); }
+
 bool HasWork(const protocol::Report& report, const std::map<std::size_t, std::string>& bound) {
   return std::any_of(bound.begin(), bound.end(), [&report](const auto& entry) {
     const auto& device = report.devices[entry.first];
-    return (device.counters && !device.counters->items.empty()) || !device.supplies.empty() || device.status ||
-           !device.faults.empty();
+    return HasCounterWork(device) || HasSupplyWork(device) || HasDiagnosticsWork(device);
   });
 }
 
@@ -80,7 +81,7 @@ void WriteWork(JsonText& out, const protocol::Report& report, const std::map<std
   out.Key("counters").BeginArray();
   for (const auto& [index, device_id] : bound) {
     const auto& device = report.devices[index];
-    if (!device.counters || device.counters->items.empty()) continue;
+    if (!HasCounterWork(device)) continue;
     out.BeginObject()
         .Field("device_id", device_id)
         .Field("read_at", device.counters->read_at ? *device.counters->read_at : report.generated_at)
@@ -93,7 +94,7 @@ void WriteWork(JsonText& out, const protocol::Report& report, const std::map<std
   out.EndArray().Key("supplies").BeginArray();
   for (const auto& [index, device_id] : bound) {
     const auto& device = report.devices[index];
-    if (device.supplies.empty()) continue;
+    if (!HasSupplyWork(device)) continue;
     out.BeginObject().Field("device_id", device_id).Field("read_at", report.generated_at).Key("indexes").BeginArray();
     for (const auto& supply : device.supplies) out.Value(supply.index);
     out.EndArray().EndObject();
@@ -101,7 +102,7 @@ void WriteWork(JsonText& out, const protocol::Report& report, const std::map<std
   out.EndArray().Key("diagnostics").BeginArray();
   for (const auto& [index, device_id] : bound) {
     const auto& device = report.devices[index];
-    if (!device.status && device.faults.empty()) continue;
+    if (!HasDiagnosticsWork(device)) continue;
     // The alerts travel in the job: the device's snapshot may be replaced by a later
     // report before the step runs. No Status element: alerts unknown, not all cleared.
     // Keyed by code: of one code sent twice, jsonb keeps the last.

@@ -270,17 +270,27 @@ JsonText& BeginRow(JsonText& table, const RowTags& tags, const std::string& devi
   return table.BeginObject().Field("ord", tags.ord).Field("upload_id", tags.upload_id).Field("device_id", device_id);
 }
 
+// A section the report left out is null.
+template <class T>
+void DocumentOrNull(JsonText& out, const std::optional<T>& section, void (*write)(JsonText&, const T&)) {
+  if (section) {
+    write(out, *section);
+  } else {
+    out.Value(nullptr);
+  }
+}
+
 void WriteSnapshot(JsonText& out, const protocol::Device& d) {
   out.Key("identity");
-  d.identity ? WriteIdentityDocument(out, *d.identity) : void(out.Value(nullptr));
+  DocumentOrNull(out, d.identity, WriteIdentityDocument);
   out.Key("modules");
   WriteModulesDocument(out, d.modules);
   out.Key("network");
-  d.network ? WriteNetworkDocument(out, *d.network) : void(out.Value(nullptr));
+  DocumentOrNull(out, d.network, WriteNetworkDocument);
   out.Key("properties");
   WritePropertiesDocument(out, d.properties);
   out.Key("status");
-  d.status ? WriteStatusDocument(out, *d.status) : void(out.Value(nullptr));
+  DocumentOrNull(out, d.status, WriteStatusDocument);
   out.Key("supplies").BeginArray();
   for (const auto& supply : d.supplies) {
     out.BeginObject();
